@@ -1,0 +1,144 @@
+"""The checker: abstract execution of a program without running it.
+
+It infers whether every name is a scalar or a tensor, rejects programs whose returned update or
+states are not tensors, finds the redundant statements (those that cannot affect the returned
+update in any later step) and computes a fingerprint that ignores temporary names, the order of
+independent statements and redundant statements. The search uses the fingerprint as its cache
+key, so that re-discovering a program costs nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from dsl import ops
+from dsl.program import Program, ProgramError
+
+SCALAR = "scalar"
+TENSOR = "tensor"
+
+_COMMUTATIVE = frozenset({"add", "mul", "max", "min", "dot"})
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the checker knows about a program.
+
+    ``kinds[i]`` is the kind of the value statement ``i`` assigns; ``live`` and ``redundant`` are
+    statement indices; ``state_live`` says whether the incoming m and v are ever read (if not,
+    the returned m or v is dead); ``fingerprint`` is a hex digest.
+    """
+
+    kinds: tuple[str, ...]
+    live: tuple[int, ...]
+    redundant: tuple[int, ...]
+    state_live: tuple[bool, bool]
+    fingerprint: str
+
+
+def input_kinds() -> dict[str, str]:
+    return {"w": TENSOR, "g": TENSOR, "m": TENSOR, "v": TENSOR, "lr": SCALAR}
+
+
+def infer_kinds(program: Program) -> tuple[str, ...]:
+    """The kind of each statement's result, by abstract execution over {scalar, tensor}."""
+    env = input_kinds()
+    out = []
+    for st in program.statements:
+        op = ops.BY_NAME[st.op]
+        if op.kind == ops.REDUCING or op.kind == ops.CONSTANT:
+            kind = SCALAR
+        else:
+            kind = TENSOR if any(env[a] == TENSOR for a in st.names) else SCALAR
+        env[st.dst] = kind
+        out.append(kind)
+    return tuple(out)
+
+
+def final_kinds(program: Program) -> dict[str, str]:
+    """The kind of every name at the end of the body."""
+    env = input_kinds()
+    for st, kind in zip(program.statements, infer_kinds(program)):
+        env[st.dst] = kind
+    return env
+
+
+def liveness(program: Program) -> tuple[tuple[int, ...], tuple[bool, bool]]:
+    """Live statement indices and whether the incoming m, v are read, across steps.
+
+    The body runs once per step; the returned m and v become the next step's m and v. The
+    returned update is always needed; a returned state is needed only if the body reads the
+    incoming state (before overwriting it) in a computation that is itself needed. Iterate to
+    the fixed point.
+    """
+    upd, ret_m, ret_v = program.returns
+    need_m = need_v = False
+    while True:
+        live_names = {upd}
+        if need_m:
+            live_names.add(ret_m)
+        if need_v:
+            live_names.add(ret_v)
+        live = []
+        for i in range(len(program.statements) - 1, -1, -1):
+            st = program.statements[i]
+            if st.dst in live_names:
+                live.append(i)
+                live_names.discard(st.dst)
+                live_names.update(st.names)
+        new_m, new_v = "m" in live_names, "v" in live_names
+        if (new_m, new_v) == (need_m, need_v):
+            return tuple(sorted(live)), (need_m, need_v)
+        need_m, need_v = need_m or new_m, need_v or new_v
+
+
+def fingerprint(program: Program, live: tuple[int, ...] | None = None,
+                state_live: tuple[bool, bool] | None = None) -> str:
+    """A digest of what the program computes, up to renaming, reordering and dead code.
+
+    Each live output is hashed as an expression tree over the inputs (commutative ops with
+    sorted operands); dead returned states hash as a placeholder.
+    """
+    if live is None or state_live is None:
+        live, state_live = liveness(program)
+    env: dict[str, str] = {name: f"in:{name}" for name in ("w", "g", "m", "v", "lr")}
+    for i in live:
+        st = program.statements[i]
+        parts = [env[a] if isinstance(a, str) else f"c:{a!r}" for a in st.args]
+        if st.op in _COMMUTATIVE:
+            parts.sort()
+        env[st.dst] = _digest(f"{st.op}({','.join(parts)})")
+        # names assigned by dead statements keep their old value in env; they are never read
+        # by a live statement after that point, so the stale value cannot leak.
+    upd, ret_m, ret_v = program.returns
+    outs = [env[upd], env[ret_m] if state_live[0] else "dead", env[ret_v] if state_live[1] else "dead"]
+    return _digest("|".join(outs))
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def analyze(program: Program) -> Analysis:
+    """Check ``program`` and describe it; ``ProgramError`` if a returned value is not a tensor."""
+    kinds = infer_kinds(program)
+    env = final_kinds(program)
+    for label, name in zip(("update", "m", "v"), program.returns):
+        if env[name] != TENSOR:
+            raise ProgramError(f"the returned {label} {name!r} is a scalar, not a tensor")
+    live, state_live = liveness(program)
+    live_set = set(live)
+    redundant = tuple(i for i in range(len(program.statements)) if i not in live_set)
+    return Analysis(kinds, live, redundant, state_live, fingerprint(program, live, state_live))
+
+
+def check(program: Program) -> Analysis:
+    """Alias of ``analyze``: the name the search uses for "is this child valid?"."""
+    return analyze(program)
+
+
+def prune(program: Program) -> Program:
+    """The same program without its redundant statements (what the evaluator runs)."""
+    live, _ = liveness(program)
+    return program.replace(statements=[program.statements[i] for i in live])

@@ -1,0 +1,56 @@
+"""The ``optsearch`` command line.
+
+Each subcommand lives in its own module under ``search/commands/`` exposing ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Exit codes: 0 success, 1 failure of the job,
+2 bad input (the error names the place).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Subcommands in the order ``--help`` lists them; a module that does not exist yet is skipped.
+COMMANDS = (
+    "run", "resume", "show", "eval", "replay", "simplify", "analyze", "export", "list", "check",
+)
+
+
+def _modules():
+    for name in COMMANDS:
+        try:
+            yield importlib.import_module(f"search.commands.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"search.commands.{name}_cmd":
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="optsearch",
+        description="Discover optimizers by evolutionary program search, and explain them.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for mod in _modules():
+        p = sub.add_parser(mod.NAME, help=mod.HELP, description=mod.__doc__)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""One module per ``optsearch`` subcommand (see ``search.cli``)."""
