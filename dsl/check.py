@@ -139,6 +139,16 @@ def check(program: Program) -> Analysis:
 
 
 def prune(program: Program) -> Program:
-    """The same program without its redundant statements (what the evaluator runs)."""
-    live, _ = liveness(program)
-    return program.replace(statements=[program.statements[i] for i in live])
+    """The same program without its redundant statements (what the evaluator runs).
+
+    A returned state that is never read is dead; if pruning removed its definition (or left it
+    a scalar), the slot returns the update instead, which is always a defined tensor.
+    """
+    live, state_live = liveness(program)
+    statements = [program.statements[i] for i in live]
+    kinds = final_kinds(program.replace(statements=statements, returns=(program.returns[0],) * 3))
+    returns = list(program.returns)
+    for slot, is_live in ((1, state_live[0]), (2, state_live[1])):
+        if not is_live and kinds.get(returns[slot]) != TENSOR:
+            returns[slot] = returns[0]
+    return program.replace(statements=statements, returns=returns)

@@ -16,11 +16,11 @@ def execute(program: Program, w, g, m, v, lr) -> tuple[np.ndarray, np.ndarray, n
     """
     env = {"w": np.asarray(w), "g": np.asarray(g), "m": np.asarray(m), "v": np.asarray(v), "lr": lr}
     dtype = np.result_type(env["w"], env["g"])
+    shape = env["w"].shape
     with np.errstate(all="ignore"):
         for st in program.statements:
             args = [env[a] if isinstance(a, str) else a for a in st.args]
             env[st.dst] = ops.BY_NAME[st.op].np_fn(*args)
-        shape = env["w"].shape
         return tuple(_as_tensor(env[name], shape, dtype) for name in program.returns)  # type: ignore[return-value]
 
 

@@ -7,7 +7,8 @@ never uses it (see ``proxy_tasks.interpreter``, which compiles once for all prog
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Union
+from collections.abc import Callable
+from typing import NamedTuple, Union
 
 import jax
 import jax.numpy as jnp

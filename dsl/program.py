@@ -113,7 +113,7 @@ class Program:
     def __len__(self) -> int:
         return len(self.statements)
 
-    def replace(self, statements=None, returns=None) -> "Program":
+    def replace(self, statements=None, returns=None) -> Program:
         """A copy with some fields changed (validated again)."""
         return Program(
             tuple(self.statements if statements is None else statements),

@@ -6,7 +6,7 @@ has no step counter. Bias-corrected AdamW, where a baseline needs it, comes from
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from dsl.parse import parse
@@ -21,7 +21,7 @@ def _text(name: str) -> str:
     return resources.files(__package__).joinpath(f"{name}.train").read_text("utf-8")
 
 
-@lru_cache(maxsize=None)
+@cache
 def get(name: str) -> Program:
     """The built-in program called ``name``; KeyError listing the names if there is none."""
     if name not in NAMES:
