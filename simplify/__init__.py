@@ -1,0 +1,20 @@
+"""The simplifier: from a raw discovered program to a small, named, understood optimizer.
+
+``simplify(program, tasks=...)`` runs the exact passes (dead code, constant folding, copies and
+canonical names, algebra) to a fixed point, then, when tasks are given, ablation on the proxy
+tasks, then recognition of known optimizers. Every change is a ``Step`` with the program before
+and after, so the derivation can be shown and checked.
+"""
+
+from simplify.pipeline import Simplification, Step, exact_steps, simplify, simplify_exact
+
+__all__ = ["Simplification", "Step", "exact_steps", "simplify", "simplify_exact",
+           "recognize", "Recognition"]
+
+
+def __getattr__(name):
+    if name in ("recognize", "Recognition"):
+        from simplify import recognize as _mod
+
+        return getattr(_mod, name)
+    raise AttributeError(name)

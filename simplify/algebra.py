@@ -1,0 +1,427 @@
+"""Pass 4: canonicalize the algebra, exactly under the DSL's conventions.
+
+Each live statement is expanded into a small expression tree (its definition inlined a few
+levels deep), the tree is rewritten bottom-up, and the statement is replaced by the rewritten
+tree when that makes the program cheaper (``ir.cost``: fewer live statements, or shorter
+dependency chains). Two kinds of rewrite:
+
+* local identities that hold under the DSL's own conventions and that a generic algebra system
+  does not know: safe division makes ``x / sqrt(x * x)`` and ``x / abs(x)`` exactly ``sign(x)``
+  (zero included); ``sqrt`` acts on ``|x|`` so ``sqrt(x * x)`` is ``abs(x)``; ``x * 1``,
+  ``x + 0``, ``--x``, ``interp(x, y, 0)``, ``sign(sign(x))``, ``sign(c * x)`` for c > 0 ...
+* linear normalization with sympy: a subtree made of ``+ - *constant negative`` and ``interp``
+  with a constant weight is a linear combination of its atoms; sympy expands it exactly and it is
+  re-emitted in the shortest form (one ``interp`` when two coefficients sum to 1). This is what
+  turns ``interp(g, interp(g, v, a), b)`` into ``interp(g, v, a * b)``.
+
+Everything is exact in real arithmetic; in floats the results agree to rounding (and away from
+overflow, e.g. ``x * x`` overflowing where ``sign(x)`` does not).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Union
+
+import numpy as np
+
+from dsl import ops
+from dsl.check import analyze, infer_kinds
+from dsl.printer import format_arg
+from dsl.program import INPUTS, Program, ProgramError, Statement
+from simplify.ir import cost, definitions, live_program, replace_uses
+
+DEPTH = 3
+"""How many levels of definitions are inlined into a statement's tree."""
+
+
+@dataclass(frozen=True)
+class Call:
+    op: str
+    args: tuple["Expr", ...]
+    origin: str | None = field(default=None, compare=False)  # SSA name this subtree equals
+
+
+Expr = Union[str, float, Call]
+
+
+def show(e: Expr, names: frozenset[str] | set[str] = frozenset()) -> str:
+    """Readable infix text of a tree; subtrees whose origin is in ``names`` print as that name."""
+    if isinstance(e, str):
+        return e
+    if isinstance(e, float):
+        return format_arg(e)
+    if e.origin is not None and e.origin in names:
+        return e.origin
+    op = ops.BY_NAME[e.op]
+    args = [show(a, names) for a in e.args]
+    if op.infix:
+        return f"({args[0]} {op.infix} {args[1]})"
+    if e.op == "negative":
+        return f"-{args[0]}"
+    return f"{e.op}({', '.join(args)})"
+
+
+def expand(program: Program, name: str, depth: int = DEPTH, defs=None) -> Expr:
+    """The tree of ``name``'s value, definitions inlined ``depth`` levels (SSA programs)."""
+    defs = definitions(program) if defs is None else defs
+    if name in INPUTS or name not in defs or depth <= 0:
+        return name
+    st = program.statements[defs[name]]
+    args = tuple(a if not isinstance(a, str) else expand(program, a, depth - 1, defs)
+                 for a in st.args)
+    return Call(st.op, args, origin=name)
+
+
+# --- local rules --------------------------------------------------------------------------------
+
+def _c(e: Expr) -> float | None:
+    return e if isinstance(e, float) else None
+
+
+def key(e: Expr):
+    """A hashable identity of a value: its SSA name where known, else its structure.
+
+    Inlining stops at different depths along different paths, so the same SSA value may appear
+    as trees of different depth; the name identifies it.
+    """
+    if isinstance(e, Call):
+        if e.origin is not None:
+            return ("name", e.origin)
+        return (e.op, tuple(key(a) for a in e.args))
+    if isinstance(e, str):
+        return ("name", e)
+    return ("const", e)
+
+
+def _same(a: Expr, b: Expr) -> bool:
+    return key(a) == key(b)
+
+
+def origins(e: Expr) -> set[str]:
+    """SSA names of the named subtrees of ``e`` (outermost ones)."""
+    if isinstance(e, str):
+        return {e}
+    if not isinstance(e, Call):
+        return set()
+    if e.origin is not None:
+        return {e.origin}
+    out: set[str] = set()
+    for a in e.args:
+        out |= origins(a)
+    return out
+
+
+def _fold(e: Call) -> Expr:
+    if all(isinstance(a, float) for a in e.args):
+        with np.errstate(all="ignore"):
+            val = np.asarray(ops.BY_NAME[e.op].np_fn(*e.args), dtype=float)
+        if val.shape == () and math.isfinite(float(val)):
+            return float(val)
+    return e
+
+
+def _rule(e: Call) -> tuple[Expr, str] | None:
+    """One local rewrite at the root of ``e`` (children already rewritten), or None."""
+    op, a = e.op, e.args
+    if ops.BY_NAME[op].kind != ops.CONSTANT and all(isinstance(x, float) for x in a):
+        folded = _fold(e)
+        if folded is not e:
+            return folded, "fold constants"
+    if op == "mul":
+        x, y = a
+        if _c(y) == 1.0:
+            return x, "x * 1 = x"
+        if _c(x) == 1.0:
+            return y, "1 * x = x"
+        if _c(y) == -1.0:
+            return Call("negative", (x,)), "x * -1 = -x"
+        if _c(x) == -1.0:
+            return Call("negative", (y,)), "-1 * x = -x"
+        for inner, c in ((x, _c(y)), (y, _c(x))):
+            if c is not None and isinstance(inner, Call) and inner.op == "mul":
+                p, q = inner.args
+                if _c(q) is not None:
+                    return Call("mul", (p, c * q)), "(x * a) * b = x * (a b)"
+                if _c(p) is not None:
+                    return Call("mul", (q, c * p)), "(a * x) * b = x * (a b)"
+    if op == "add":
+        x, y = a
+        if _c(y) == 0.0:
+            return x, "x + 0 = x"
+        if _c(x) == 0.0:
+            return y, "0 + x = x"
+    if op == "sub":
+        x, y = a
+        if _c(y) == 0.0:
+            return x, "x - 0 = x"
+        if _c(x) == 0.0:
+            return Call("negative", (y,)), "0 - x = -x"
+    if op == "div":
+        x, y = a
+        if _c(y) == 1.0:
+            return x, "x / 1 = x"
+        if isinstance(y, Call) and _abs_of(y) is not None and _same(_abs_of(y), x):
+            return Call("sign", (x,)), "x / |x| = sign(x) (safe division: 0 at 0)"
+    if op == "negative" and isinstance(a[0], Call) and a[0].op == "negative":
+        return a[0].args[0], "--x = x"
+    if op == "sqrt" and isinstance(a[0], Call):
+        sq = _square_of(a[0])
+        if sq is not None:
+            return Call("abs", (sq,)), "sqrt(x * x) = |x|"
+        if a[0].op == "abs":
+            return Call("sqrt", (a[0].args[0],)), "sqrt(|x|) = sqrt(x) (sqrt acts on |x|)"
+    if op in ("sign", "abs") and isinstance(a[0], Call):
+        inner = a[0]
+        if inner.op == op:
+            return inner, f"{op}({op}(x)) = {op}(x)"
+        if op == "abs" and inner.op == "negative":
+            return Call("abs", inner.args), "|-x| = |x|"
+        if inner.op == "mul":
+            p, q = inner.args
+            for x, c in ((p, _c(q)), (q, _c(p))):
+                if c is not None and c > 0:
+                    if op == "sign":
+                        return Call("sign", (x,)), "sign(c x) = sign(x) for c > 0"
+    if op == "interp":
+        x, y, w = a
+        if _c(w) == 0.0:
+            return x, "interp(x, y, 0) = x"
+        if _c(w) == 1.0:
+            return y, "interp(x, y, 1) = y"
+        if _same(x, y):
+            return x, "interp(x, x, a) = x"
+    if op in ("max", "min") and _same(a[0], a[1]):
+        return a[0], f"{op}(x, x) = x"
+    return None
+
+
+def _abs_of(e: Call) -> Expr | None:
+    """x if ``e`` is |x| in one of its spellings: abs(x), sqrt(x * x), sqrt(square(x))."""
+    if e.op == "abs":
+        return e.args[0]
+    if e.op == "sqrt" and isinstance(e.args[0], Call):
+        return _square_of(e.args[0])
+    return None
+
+
+def _square_of(e: Call) -> Expr | None:
+    if e.op == "square":
+        return e.args[0]
+    if e.op == "mul" and _same(e.args[0], e.args[1]):
+        return e.args[0]
+    return None
+
+
+# --- linear normalization with sympy ------------------------------------------------------------
+
+_LINEAR = frozenset({"add", "sub", "negative", "mul", "interp", "div"})
+
+
+def _is_linear_node(e: Expr) -> bool:
+    if not isinstance(e, Call) or e.op not in _LINEAR:
+        return False
+    if e.op == "mul":
+        return any(isinstance(x, float) for x in e.args)
+    if e.op == "div":
+        return isinstance(e.args[1], float) and e.args[1] != 0.0
+    if e.op == "interp":
+        return isinstance(e.args[2], float)
+    return True
+
+
+def _linear_size(e: Expr) -> int:
+    """Number of linear ops in the maximal linear subtree rooted at ``e``."""
+    if not _is_linear_node(e):
+        return 0
+    return 1 + sum(_linear_size(x) for x in e.args)
+
+
+def _linear_form(e: Expr) -> tuple[dict, float, list] | None:
+    """(atom -> coefficient, constant, atoms in order) of a linear subtree, via sympy."""
+    import sympy
+
+    atoms: list[Expr] = []
+    symbols: list = []
+
+    def to_sym(x: Expr):
+        if isinstance(x, float):
+            return sympy.Float(x)
+        if _is_linear_node(x):
+            args = [to_sym(a) for a in x.args]
+            if x.op == "div":
+                return args[0] * sympy.Float(1.0 / x.args[1])
+            return ops.BY_NAME[x.op].sympy_fn(*args)
+        for i, known in enumerate(atoms):
+            if _same(known, x):
+                return symbols[i]
+        atoms.append(x)
+        symbols.append(sympy.Symbol(f"a{len(atoms)}"))
+        return symbols[-1]
+
+    expr = sympy.expand(to_sym(e))
+    coeffs = {}
+    for i, s in enumerate(symbols):
+        c = expr.coeff(s)
+        if c.free_symbols:
+            return None
+        coeffs[i] = float(c)
+    const = expr.subs({s: 0 for s in symbols})
+    if const.free_symbols:
+        return None
+    return coeffs, float(const), atoms
+
+
+def _emit_linear(coeffs: dict, const: float, atoms: list) -> Expr:
+    terms: list[Expr] = []
+    used = [(atoms[i], c) for i, c in coeffs.items() if c != 0.0]
+    if len(used) == 2 and const == 0.0 and math.isclose(used[0][1] + used[1][1], 1.0,
+                                                        rel_tol=0, abs_tol=1e-12):
+        (x, cx), (y, cy) = used
+        return Call("interp", (x, y, cy))
+    for x, c in used:
+        if c == 1.0:
+            terms.append(x)
+        elif c == -1.0:
+            terms.append(Call("negative", (x,)))
+        else:
+            terms.append(Call("mul", (x, c)))
+    if not terms:
+        return const
+    out = terms[0]
+    for t in terms[1:]:
+        if isinstance(t, Call) and t.op == "negative":
+            out = Call("sub", (out, t.args[0]))
+        else:
+            out = Call("add", (out, t))
+    if const != 0.0:
+        out = Call("add", (out, const))
+    return out
+
+
+def _size(e: Expr) -> int:
+    return 0 if not isinstance(e, Call) else 1 + sum(_size(a) for a in e.args)
+
+
+def linear_normalize(e: Expr) -> tuple[Expr, str] | None:
+    """Shorter form of a linear subtree with at least two linear ops, or None."""
+    if _linear_size(e) < 2:
+        return None
+    form = _linear_form(e)
+    if form is None:
+        return None
+    new = _emit_linear(*form)
+    if _size(new) < _size(e):
+        return new, "linear combination (sympy)"
+    return None
+
+
+# --- driving the rewrite ------------------------------------------------------------------------
+
+def rewrite(e: Expr, notes: list[str]) -> Expr:
+    """``e`` rewritten bottom-up to a fixed point; rule names are appended to ``notes``."""
+    if not isinstance(e, Call):
+        return e
+    args = tuple(rewrite(a, notes) for a in e.args)
+    if args != e.args:
+        e = Call(e.op, args)
+    hit = _rule(e)
+    if hit is None:
+        hit = linear_normalize(e)
+    if hit is None:
+        return e
+    new, why = hit
+    notes.append(why)
+    # every rule makes the tree smaller or trades an op for a cheaper one, so this terminates
+    return rewrite(new, notes) if isinstance(new, Call) else new
+
+
+def _emit(e: Expr, dst: str, taken: set[str]) -> tuple[list[Statement], str | float]:
+    """Statements computing ``e`` (the last one assigns ``dst``); reuse named subtrees."""
+    out: list[Statement] = []
+    counter = [0]
+
+    def fresh() -> str:
+        while True:
+            counter[0] += 1
+            name = f"{dst}_{counter[0]}"
+            if name not in taken:
+                taken.add(name)
+                return name
+
+    def go(x: Expr, target: str | None):
+        if isinstance(x, (str, float)):
+            return x
+        if x.origin is not None and target is None:
+            return x.origin
+        args = tuple(go(a, None) for a in x.args)
+        name = target or fresh()
+        out.append(Statement(name, x.op, args))
+        return name
+
+    if isinstance(e, (str, float)) or (e.origin is not None):
+        return [], (e if not isinstance(e, Call) else e.origin)
+    go(e, dst)
+    return out, dst
+
+
+def rewrite_statement(program: Program, index: int) -> tuple[Program, str] | None:
+    """Try to rewrite statement ``index`` of an SSA program; the new program if it is cheaper."""
+    st = program.statements[index]
+    defs = definitions(program)
+    tree = expand(program, st.dst, DEPTH, defs)
+    notes: list[str] = []
+    new = rewrite(tree, notes)
+    if not notes or key(new) == key(tree):
+        return None
+    if isinstance(new, Call) and new.origin == st.dst:
+        return None
+    taken = {s.dst for s in program.statements} | set(INPUTS)
+    emitted, value = _emit(new, st.dst, taken)
+    try:
+        if not emitted:
+            if isinstance(value, float) and st.dst in program.returns:
+                return None
+            candidate = replace_uses(program, st.dst, value, drop=index)
+        else:
+            statements = list(program.statements[:index]) + emitted + list(program.statements[index + 1:])
+            candidate = program.replace(statements=statements)
+        analyze(candidate)
+    except ProgramError:
+        return None
+    if not _same_kind(program, st.dst, candidate, value):
+        return None
+    if cost(candidate) >= cost(program):
+        return None
+    kept = origins(new)
+    detail = f"{st.dst} = {_show_root(tree, kept)} -> {show(new, kept)}"
+    detail += f"  [{'; '.join(dict.fromkeys(notes))}]"
+    return live_program(candidate), detail
+
+
+def _show_root(tree: Expr, names: set[str]) -> str:
+    if isinstance(tree, Call):
+        return show(Call(tree.op, tree.args), names)
+    return show(tree, names)
+
+
+def _same_kind(before: Program, name: str, after: Program, value) -> bool:
+    """The rewritten value must keep its kind (a tensor stays a tensor: reductions see it)."""
+    kb = dict(zip((s.dst for s in before.statements), infer_kinds(before)))[name]
+    if isinstance(value, float):
+        return kb == "scalar"
+    if value in INPUTS:
+        return kb == ("scalar" if value == "lr" else "tensor")
+    ka = dict(zip((s.dst for s in after.statements), infer_kinds(after)))
+    return ka.get(value, kb) == kb
+
+
+def algebra_step(program: Program) -> tuple[Program, str] | None:
+    """The first profitable rewrite of any live statement of an SSA program, or None."""
+    p = live_program(program)
+    for i in range(len(p.statements)):
+        hit = rewrite_statement(p, i)
+        if hit is not None:
+            return hit
+    return None

@@ -1,0 +1,172 @@
+"""The exact passes 1 to 3: dead code, constant folding, copies and canonical names.
+
+Each pass is a pure function ``Program -> (Program, detail) | None`` (None: nothing to do). All
+of them keep what the program computes: the update of every step and every state that a later
+step reads (a state nobody reads is dead and may change).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dsl import ops
+from dsl.check import liveness
+from dsl.printer import format_statement
+from dsl.program import INPUTS, Program, Statement
+from simplify.ir import STATE_INPUTS, definitions, is_ssa, replace_uses, to_ssa
+
+Result = "tuple[Program, str] | None"
+
+
+def dead_code(program: Program) -> tuple[Program, str] | None:
+    """Pass 1: drop statements that cannot affect the update in any later step.
+
+    Uses the checker's liveness across steps (a state the next step overwrites before reading
+    it is dead). A dead returned state is returned unchanged (the input name) when that name is
+    not reassigned, so the program stops computing it at all.
+    """
+    live, state_live = liveness(program)
+    assigned = {st.dst for st in program.statements}
+    returns = list(program.returns)
+    notes = []
+    for slot, name in ((1, "m"), (2, "v")):
+        if not state_live[slot - 1] and returns[slot] != name and name not in assigned:
+            notes.append(f"state {name} is never read: returned unchanged")
+            returns[slot] = name
+    kept = [program.statements[i] for i in live]
+    removed = [program.statements[i] for i in range(len(program.statements)) if i not in set(live)]
+    if not removed and tuple(returns) == program.returns:
+        return None
+    new = Program(tuple(kept), tuple(returns))
+    # The new returns may make more statements dead (a dead state's computation).
+    live2, _ = liveness(new)
+    if len(live2) < len(new.statements):
+        removed += [new.statements[i] for i in range(len(new.statements)) if i not in set(live2)]
+        new = new.replace(statements=[new.statements[i] for i in live2])
+    parts = [f"removed {len(removed)} statement(s): " + "; ".join(format_statement(s) for s in removed)
+             ] if removed else []
+    return new, "; ".join(parts + notes)
+
+
+def _fold_value(st: Statement) -> float | None:
+    """The value of a statement whose arguments are all constants, if finite."""
+    op = ops.BY_NAME[st.op]
+    with np.errstate(all="ignore"):
+        try:
+            value = op.np_fn(*st.args)
+        except (ValueError, ZeroDivisionError, OverflowError):  # pragma: no cover - numpy is quiet
+            return None
+    arr = np.asarray(value, dtype=float)
+    if arr.shape != ():
+        return None
+    value = float(arr)
+    return value if math.isfinite(value) else None
+
+
+def fold_constants(program: Program) -> tuple[Program, str] | None:
+    """Pass 2: evaluate statements whose arguments are all constants and substitute the values.
+
+    Works on any program (not only SSA): a name bound to a constant is substituted only while
+    that binding is current. Non-finite results are left alone (a constant must be finite).
+    Folding is done in float64, as the reference executor computes in float64.
+    """
+    env: dict[str, float] = {}
+    statements = []
+    folded = []
+    changed = False
+    for st in program.statements:
+        args = tuple(env[a] if isinstance(a, str) and a in env else a for a in st.args)
+        if args != st.args:
+            changed = True
+            st = Statement(st.dst, st.op, args)
+        env.pop(st.dst, None)
+        if all(not isinstance(a, str) for a in st.args) and st.dst not in program.returns:
+            value = _fold_value(st)
+            if value is not None:
+                env[st.dst] = value
+                folded.append(f"{format_statement(st)} -> {value!r}")
+                changed = True
+                continue
+        statements.append(st)
+    if not changed:
+        return None
+    # A folded name that is still returned (never happens for valid programs: returns are
+    # tensors and folded values are scalars) would be undefined; keep the program valid.
+    new = Program(tuple(statements), program.returns)
+    detail = "; ".join(folded) if folded else "substituted constants"
+    return new, detail
+
+
+def canonical_names(program: Program) -> tuple[Program, str] | None:
+    """Pass 3: propagate copies, merge duplicate statements, rename to canonical SSA names.
+
+    Duplicate statements (same op, same arguments, commutative ops in either order) are computed
+    once. Names become ``t1, t2, ...`` in statement order, ``update``, ``m_next``, ``v_next``.
+    """
+    p = to_ssa(program) if not is_ssa(program) else program
+    merged = []
+    while True:
+        seen: dict[tuple, str] = {}
+        hit = None
+        for i, st in enumerate(p.statements):
+            key = _key(st)
+            if key in seen:
+                hit = (i, st, seen[key])
+                break
+            seen[key] = st.dst
+        if hit is None:
+            break
+        i, st, earlier = hit
+        merged.append(f"{st.dst} duplicates {earlier}")
+        p = replace_uses(p, st.dst, earlier, drop=i)
+    p = to_ssa(p)
+    if p == program:
+        return None
+    detail = "; ".join(merged) if merged else "renamed temporaries"
+    return p, detail
+
+
+_COMMUTATIVE = frozenset({"add", "mul", "max", "min", "dot"})
+
+
+def _key(st: Statement) -> tuple:
+    args = st.args
+    if st.op in _COMMUTATIVE:
+        args = tuple(sorted(args, key=repr))
+    return (st.op, args)
+
+
+def pretty_names(program: Program) -> tuple[Program, str] | None:
+    """Final naming: the state definitions become ``m``/``v`` where that is legal.
+
+    A state's new value can take the input's name when no statement after it reads the input;
+    the update is called ``update``. Other temporaries keep their canonical names.
+    """
+    if not is_ssa(program):
+        return None
+    defs = definitions(program)
+    rename: dict[str, str] = {}
+    for slot, name in ((1, "m"), (2, "v")):
+        ret = program.returns[slot]
+        if ret not in defs or ret in rename:
+            continue
+        i = defs[ret]
+        later_reads = any(name in st.names for st in program.statements[i + 1:])
+        if not later_reads:
+            rename[ret] = name
+    if not rename:
+        return None
+    statements = []
+    for st in program.statements:
+        args = tuple(rename.get(a, a) if isinstance(a, str) and a not in INPUTS else a
+                     for a in st.args)
+        statements.append(Statement(rename.get(st.dst, st.dst), st.op, args))
+    returns = tuple(rename.get(r, r) if r not in INPUTS else r for r in program.returns)
+    new = Program(tuple(statements), returns)
+    detail = ", ".join(f"{a} -> {b}" for a, b in rename.items())
+    return new, f"state names: {detail}"
+
+
+__all__ = ["dead_code", "fold_constants", "canonical_names", "pretty_names", "STATE_INPUTS"]

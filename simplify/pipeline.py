@@ -1,0 +1,112 @@
+"""The simplifier's driver: exact passes to a fixed point, then ablation, then recognition."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from dsl.check import analyze
+from dsl.program import Program
+from simplify import algebra, passes
+
+if False:  # pragma: no cover - typing only
+    from simplify.recognize import Recognition
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named rewrite. ``fitness_*`` are set for ablation steps (exact steps keep behaviour)."""
+
+    name: str
+    before: Program
+    after: Program
+    detail: str
+    fitness_before: float | None = None
+    fitness_after: float | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.fitness_before is None
+
+
+@dataclass(frozen=True)
+class Simplification:
+    original: Program
+    program: Program
+    steps: tuple[Step, ...]
+    recognition: "Recognition | None"
+
+
+EXACT_PASSES: tuple[tuple[str, Callable[[Program], "tuple[Program, str] | None"]], ...] = (
+    ("dead code", passes.dead_code),
+    ("fold constants", passes.fold_constants),
+    ("copies and names", passes.canonical_names),
+)
+
+MAX_ROUNDS = 1000
+
+
+def exact_steps(program: Program) -> list[Step]:
+    """Passes 1 to 4 repeated to a fixed point; every change is one ``Step``.
+
+    The algebra pass makes one rewrite per step so that each step is small and checkable.
+    """
+    steps: list[Step] = []
+    current = program
+    for _ in range(MAX_ROUNDS):
+        changed = False
+        for name, fn in EXACT_PASSES:
+            hit = fn(current)
+            if hit is not None and hit[0] != current:
+                steps.append(Step(name, current, hit[0], hit[1]))
+                current = hit[0]
+                changed = True
+        hit = algebra.algebra_step(current)
+        if hit is not None:
+            steps.append(Step("algebra", current, hit[0], hit[1]))
+            current = hit[0]
+            changed = True
+        if not changed:
+            break
+    final = passes.pretty_names(current)
+    if final is not None:
+        steps.append(Step("names", current, final[0], final[1]))
+    return steps
+
+
+def simplify_exact(program: Program) -> Program:
+    """Passes 1 to 4 only: the same optimizer, written as simply as the rewrites allow."""
+    steps = exact_steps(program)
+    return steps[-1].after if steps else program
+
+
+def simplify(program: Program, *, tasks: Sequence[str] | dict | None = None, tolerance: float = 0.01,
+             seeds: Sequence[int] = (0,), scale: str = "proxy",
+             score: Callable[[Sequence[Program]], list[float]] | None = None,
+             recognize: bool = True, **task_overrides) -> Simplification:
+    """Simplify ``program`` and name it if it is a known optimizer.
+
+    Without ``tasks`` (and ``score``) only the exact passes run. With them, ablation (pass 5)
+    deletes what the proxy-task fitness does not need, within ``tolerance``; ``score`` (a batch
+    scorer, higher is better) overrides the proxy-task evaluator, e.g. in tests.
+    ``ProgramError`` if the program is not valid.
+    """
+    analyze(program)
+    steps = exact_steps(program)
+    current = steps[-1].after if steps else program
+    if score is None and tasks:
+        from simplify.ablate import evaluator_score
+
+        score = evaluator_score(tasks, seeds=seeds, scale=scale, **task_overrides)
+    if score is not None:
+        from simplify.ablate import ablate
+
+        for step in ablate(current, score, tolerance=tolerance):
+            steps.append(step)
+            current = step.after
+    recognition = None
+    if recognize:
+        from simplify.recognize import recognize as _recognize
+
+        recognition = _recognize(current)
+    return Simplification(program, current, tuple(steps), recognition)
