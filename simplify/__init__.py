@@ -8,13 +8,5 @@ and after, so the derivation can be shown and checked.
 
 from simplify.pipeline import Simplification, Step, exact_steps, simplify, simplify_exact
 
-__all__ = ["Simplification", "Step", "exact_steps", "simplify", "simplify_exact",
-           "recognize", "Recognition"]
-
-
-def __getattr__(name):
-    if name in ("recognize", "Recognition"):
-        from simplify import recognize as _mod
-
-        return getattr(_mod, name)
-    raise AttributeError(name)
+__all__ = ["Simplification", "Step", "exact_steps", "simplify", "simplify_exact"]
+# Recognition lives in ``simplify.recognize`` (``from simplify.recognize import recognize``).

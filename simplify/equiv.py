@@ -35,13 +35,14 @@ def trajectory_inputs(steps: int, size: int, seed: int, scale: float = 1.0):
 
 def compare(before: Program, after: Program, *, steps: int = 50, size: int = 8, seed: int = 0,
             scale: float = 1.0, rtol: float = 1e-7, atol: float = 1e-9,
-            states_from: str = "before") -> Mismatch | None:
+            states_from: str = "before", relative_atol: bool = False) -> Mismatch | None:
     """The first mismatch between ``before`` and ``after``, or None if they agree.
 
     ``states_from="before"`` feeds both programs the first program's states (function
     equivalence along a realistic trajectory); ``"own"`` lets each program carry its own states
     (trajectory equivalence, used where the state layout differs, e.g. recognition). NaN equals
-    NaN.
+    NaN. ``relative_atol`` scales ``atol`` by the largest |value| of the first program's output
+    (updates of lr-scaled programs are ~1e-4, so an absolute floor would hide real differences).
     """
     _, live_after = liveness(after)
     m = np.zeros(size)
@@ -60,7 +61,10 @@ def compare(before: Program, after: Program, *, steps: int = 50, size: int = 8, 
             if live_after[1]:
                 checks.append(("v", v1n, v2n))
         for label, a, b in checks:
-            if not np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True):
+            with np.errstate(invalid="ignore"):
+                size = float(np.nanmax(np.abs(a), initial=0.0))
+            tol = atol * size if relative_atol else atol
+            if not np.allclose(a, b, rtol=rtol, atol=tol, equal_nan=True):
                 with np.errstate(invalid="ignore"):
                     err = float(np.nanmax(np.abs(np.asarray(a) - np.asarray(b)), initial=0.0))
                 return Mismatch(t, label, err)

@@ -1,0 +1,258 @@
+"""Recognition: is this program a known optimizer, and with which constants?
+
+Text matching would break on renamed temporaries, reordered or dead statements and equivalent
+algebra, so recognition probes *behaviour* instead. For each family (most specific first) an
+estimator feeds the program chosen inputs with the reference executor and solves for the
+family's constants (lr scale, weight decay, betas, eps); a template program of the family is
+built with them and must then give the same updates as the program along 50 steps of random
+inputs. Only a confirmed match is reported, so a wrong estimate can never name a program.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from dsl.check import analyze
+from dsl.execute import execute
+from dsl.parse import parse
+from dsl.program import Program, ProgramError
+from simplify.equiv import compare
+
+
+@dataclass(frozen=True)
+class Recognition:
+    """A known optimizer: its family name, constants, and the canonical program they give."""
+
+    name: str
+    params: dict[str, float]
+    template: Program | None = field(default=None, compare=False)
+    detail: str = ""
+
+    def describe(self) -> str:
+        params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        extra = f"; {self.detail}" if self.detail else ""
+        return f"{self.name} ({params}{extra})"
+
+
+# --- templates ----------------------------------------------------------------------------------
+
+def _finish(lines: list[str], base: str, p: dict[str, float]) -> Program:
+    wd = p.get("weight_decay", 0.0)
+    if wd != 0.0:
+        lines += [f"wd = w * {wd!r}", f"update = {base} + wd"]
+        base = "update"
+    lines += [f"lr = lr * {p['lr_scale']!r}", f"update = {base} * lr"]
+    body = "\n".join(f"    {x}" for x in lines)
+    return parse(f"def train(w, g, m, v, lr):\n{body}\n    return update, m, v\n")
+
+
+def template(name: str, params: dict[str, float]) -> Program:
+    """The canonical program of family ``name`` with ``params`` (as in ``dsl/library``)."""
+    p = params
+    if name == "sgd":
+        return _finish([], "g", p)
+    if name == "signsgd":
+        return _finish(["s = sign(g)"], "s", p)
+    if name == "momentum":
+        return _finish([f"m = interp(g, m, {p['beta']!r})"], "m", p)
+    if name == "nesterov":
+        b = repr(p["beta"])
+        return _finish([f"m = interp(g, m, {b})", f"n = interp(g, m, {b})"], "n", p)
+    if name == "signum":
+        return _finish([f"m = interp(g, m, {p['beta']!r})", "s = sign(m)"], "s", p)
+    if name == "lion":
+        return _finish([f"c = interp(g, m, {p['beta1']!r})", "s = sign(c)",
+                        f"m = interp(g, m, {p['beta2']!r})"], "s", p)
+    if name in ("adamw", "adam"):
+        lines = ["g2 = square(g)", f"m = interp(g, m, {p['beta1']!r})",
+                 f"v = interp(g2, v, {p['beta2']!r})", "d = sqrt(v)"]
+        if p.get("eps", 0.0) != 0.0:
+            lines.append(f"d = d + {p['eps']!r}")
+        lines.append("r = m / d")
+        return _finish(lines, "r", p)
+    raise KeyError(name)
+
+
+# --- probing ------------------------------------------------------------------------------------
+
+def _run(program: Program, gs: list, ws: list | None = None, size: int = 1) -> list[np.ndarray]:
+    """Updates for a sequence of gradient probes (arrays or floats), states from zero, lr = 1."""
+    m = np.zeros(size)
+    v = np.zeros(size)
+    out = []
+    for t, g in enumerate(gs):
+        g = np.broadcast_to(np.asarray(g, dtype=float), (size,)).copy()
+        w = np.zeros(size) if ws is None else np.broadcast_to(np.asarray(ws[t], float), (size,)).copy()
+        u, m, v = execute(program, w, g, m, v, 1.0)
+        out.append(np.asarray(u, dtype=float))
+    return out
+
+
+def _scalar(x: np.ndarray) -> float:
+    return float(np.asarray(x).reshape(-1)[0])
+
+
+def _decay_term(program: Program) -> float:
+    """The update for w = 1, g = 0 at zero state: lr_scale * weight_decay in every family."""
+    return _scalar(_run(program, [0.0], ws=[1.0])[0])
+
+
+def _scale_and_decay(program: Program) -> tuple[float, float]:
+    """(lr_scale, weight_decay) of families whose first update for g = 1 is the lr scale."""
+    s = _scalar(_run(program, [1.0])[0])
+    swd = _decay_term(program)
+    if not np.isfinite(s) or s == 0.0 or not np.isfinite(swd):
+        raise ValueError("no usable scale")
+    return s, swd / s
+
+
+def _threshold(positive: Callable[[np.ndarray], np.ndarray], lo: float, hi: float,
+               rounds: int = 12, points: int = 101) -> float:
+    """Where ``positive(x)`` turns from True to False on [lo, hi] (vectorized zooming)."""
+    for _ in range(rounds):
+        xs = np.linspace(lo, hi, points)
+        ok = positive(xs)
+        if ok.all() or not ok.any():
+            raise ValueError("no sign change in the bracket")
+        j = int(np.argmin(ok))  # first False
+        if j == 0:
+            raise ValueError("no sign change in the bracket")
+        lo, hi = xs[j - 1], xs[j]
+    return float((lo + hi) / 2)
+
+
+def _flip(program: Program, prefix: list[float], s: float, hi: float = 1e3) -> float:
+    """Threshold x where the update for steps ``prefix + [-x]`` changes sign."""
+    n = 101
+
+    def positive(xs):
+        u = _run(program, [*prefix, -xs], size=len(xs))[-1]
+        return np.sign(u) == np.sign(s)
+
+    return _threshold(positive, 0.0, hi, points=n)
+
+
+def _est_sgd(p: Program) -> dict[str, float]:
+    s, wd = _scale_and_decay(p)
+    return {"lr_scale": s, "weight_decay": wd}
+
+
+def _est_momentum(p: Program) -> dict[str, float]:
+    u1, u2 = (_scalar(x) for x in _run(p, [1.0, 0.0]))
+    b = u2 / u1
+    s = u1 / (1 - b)
+    return {"beta": b, "lr_scale": s, "weight_decay": _decay_term(p) / s}
+
+
+def _est_nesterov(p: Program) -> dict[str, float]:
+    _, u2, u3 = (_scalar(x) for x in _run(p, [1.0, 0.0, 0.0]))
+    b = u3 / u2
+    s = u2 / (b * b * (1 - b))
+    return {"beta": b, "lr_scale": s, "weight_decay": _decay_term(p) / s}
+
+
+def _est_lion(p: Program) -> dict[str, float]:
+    s, wd = _scale_and_decay(p)
+    x1 = _flip(p, [1.0], s)
+    x2 = _flip(p, [1.0, 0.0], s)
+    b2 = x2 / x1
+    r = x1 / (1 - b2)
+    b1 = r / (1 + r)
+    return {"beta1": b1, "beta2": b2, "weight_decay": wd, "lr_scale": s}
+
+
+def _est_signum(p: Program) -> dict[str, float]:
+    est = _est_lion(p)
+    return {"beta": est["beta2"], "lr_scale": est["lr_scale"], "weight_decay": est["weight_decay"]}
+
+
+def _est_adam(p: Program) -> dict[str, float]:
+    big, small = 1e4, 1e-6
+    swd = _decay_term(p)
+    u1 = _scalar(_run(p, [big])[0])
+    b1 = _flip(p, [big], u1, hi=10 * big) / big
+    r = _scalar(_run(p, [big, big])[1]) / u1  # (b1 + 1) / sqrt(b2 + 1)
+    b2 = ((b1 + 1) / r) ** 2 - 1
+    s = u1 * np.sqrt(1 - b2) / (1 - b1)
+    us = _scalar(_run(p, [small])[0])
+    eps = s * (1 - b1) * small / us - np.sqrt(1 - b2) * small
+    if abs(eps) < 1e-14:
+        eps = 0.0
+    return {"beta1": b1, "beta2": float(b2), "weight_decay": swd / s, "lr_scale": float(s),
+            "eps": float(eps)}
+
+
+FAMILIES: tuple[tuple[str, Callable[[Program], dict[str, float]]], ...] = (
+    ("sgd", _est_sgd),
+    ("signsgd", _est_sgd),
+    ("momentum", _est_momentum),
+    ("nesterov", _est_nesterov),
+    ("signum", _est_signum),
+    ("lion", _est_lion),
+    ("adamw", _est_adam),
+)
+
+
+def _clean(params: dict[str, float]) -> dict[str, float]:
+    """Snap estimates that are zero to float noise to exactly zero."""
+    return {k: (0.0 if abs(float(v)) < 1e-12 else float(v)) for k, v in params.items()}
+
+
+def matches(program: Program, name: str, params: dict[str, float], steps: int = 50) -> bool:
+    """Does the family template with ``params`` give the program's updates on random inputs?"""
+    t = template(name, params)
+    for seed in (0, 1):
+        if compare(program, t, steps=steps, seed=seed, size=6, states_from="own", rtol=1e-6,
+                   atol=1e-9, relative_atol=True) is not None:
+            return False
+    return True
+
+
+def recognize(program: Program) -> Recognition | None:
+    """The known optimizer ``program`` is, with its constants; None if it is none of them.
+
+    Families: sgd, signsgd, momentum, nesterov, signum, lion, adamw (named ``adam`` when it has
+    an epsilon and no weight decay), then a general Lion-K member via ``simplify.lionk``.
+    """
+    try:
+        analyze(program)
+    except ProgramError:
+        return None
+    for name, estimate in FAMILIES:
+        try:
+            with np.errstate(all="ignore"):
+                params = _clean(estimate(program))
+                if not all(np.isfinite(v) for v in params.values()):
+                    continue
+                if not matches(program, name, params):
+                    continue
+        except (ValueError, ZeroDivisionError, FloatingPointError, ProgramError):
+            continue
+        if name == "adamw" and params.get("eps", 0.0) > 0.0 and params["weight_decay"] == 0.0:
+            name = "adam"
+        return Recognition(name, params, template(name, params))
+    return _lionk(program)
+
+
+def _lionk(program: Program) -> Recognition | None:
+    """A general Lion-K member, via engineer E's ``simplify.lionk.match_lionk`` if present."""
+    try:
+        from simplify.lionk import match_lionk
+    except ImportError:
+        return None
+    try:
+        match = match_lionk(program)
+    except Exception:  # noqa: BLE001 - another module's failure must not break recognition
+        return None
+    if not getattr(match, "member", False):
+        return None
+    params = {}
+    for key in ("beta1", "beta2", "weight_decay", "lr_scale"):
+        value = getattr(match, key, None)
+        if isinstance(value, (int, float)):
+            params[key] = float(value)
+    k = getattr(match, "K", None)
+    return Recognition("lion-k", params, None, f"K = {k}" if k is not None else "")
