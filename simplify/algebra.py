@@ -39,7 +39,7 @@ DEPTH = 3
 @dataclass(frozen=True)
 class Call:
     op: str
-    args: tuple["Expr", ...]
+    args: tuple[Expr, ...]
     origin: str | None = field(default=None, compare=False)  # SSA name this subtree equals
 
 
@@ -319,22 +319,38 @@ def linear_normalize(e: Expr) -> tuple[Expr, str] | None:
 
 # --- driving the rewrite ------------------------------------------------------------------------
 
-def rewrite(e: Expr, notes: list[str]) -> Expr:
-    """``e`` rewritten bottom-up to a fixed point; rule names are appended to ``notes``."""
+def kind(e: Expr, kinds: dict[str, str]) -> str:
+    """scalar or tensor, as the checker infers it (reductions and constants are scalars)."""
+    if isinstance(e, float):
+        return "scalar"
+    if isinstance(e, str):
+        return kinds.get(e, "scalar" if e == "lr" else "tensor")
+    if ops.BY_NAME[e.op].kind in (ops.REDUCING, ops.CONSTANT):
+        return "scalar"
+    return "tensor" if any(kind(a, kinds) == "tensor" for a in e.args) else "scalar"
+
+
+def rewrite(e: Expr, notes: list[str], kinds: dict[str, str] | None = None) -> Expr:
+    """``e`` rewritten bottom-up to a fixed point; rule names are appended to ``notes``.
+
+    A rewrite must keep the kind of the subtree: ``interp(w, lr, 1)`` equals ``lr`` everywhere
+    but is a tensor, and a reduction over it (``norm``) sees the difference.
+    """
+    kinds = {} if kinds is None else kinds
     if not isinstance(e, Call):
         return e
-    args = tuple(rewrite(a, notes) for a in e.args)
+    args = tuple(rewrite(a, notes, kinds) for a in e.args)
     if args != e.args:
         e = Call(e.op, args)
     hit = _rule(e)
-    if hit is None:
+    if hit is None or kind(hit[0], kinds) != kind(e, kinds):
         hit = linear_normalize(e)
-    if hit is None:
+    if hit is None or kind(hit[0], kinds) != kind(e, kinds):
         return e
     new, why = hit
     notes.append(why)
     # every rule makes the tree smaller or trades an op for a cheaper one, so this terminates
-    return rewrite(new, notes) if isinstance(new, Call) else new
+    return rewrite(new, notes, kinds) if isinstance(new, Call) else new
 
 
 def _emit(e: Expr, dst: str, taken: set[str]) -> tuple[list[Statement], str | float]:
@@ -372,7 +388,8 @@ def rewrite_statement(program: Program, index: int) -> tuple[Program, str] | Non
     defs = definitions(program)
     tree = expand(program, st.dst, DEPTH, defs)
     notes: list[str] = []
-    new = rewrite(tree, notes)
+    kinds = dict(zip((s.dst for s in program.statements), infer_kinds(program)))
+    new = rewrite(tree, notes, kinds)
     if not notes or key(new) == key(tree):
         return None
     if isinstance(new, Call) and new.origin == st.dst:

@@ -9,7 +9,7 @@ into a later statement, needs no care about shadowing.
 from __future__ import annotations
 
 from dsl import ops
-from dsl.check import infer_kinds, liveness
+from dsl.check import infer_kinds, prune
 from dsl.program import INPUTS, Arg, Program, Statement
 
 STATE_INPUTS = ("m", "v")
@@ -93,9 +93,11 @@ def replace_uses(program: Program, name: str, value: Arg, drop: int | None = Non
 
 
 def live_program(program: Program) -> Program:
-    """The program without statements that cannot affect the update in any step."""
-    live, _ = liveness(program)
-    return program.replace(statements=[program.statements[i] for i in live])
+    """The program without statements that cannot affect the update in any step.
+
+    ``dsl.prune``: a dead state slot whose definition goes returns the update instead.
+    """
+    return prune(program)
 
 
 def cost(program: Program) -> tuple[int, int]:

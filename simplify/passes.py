@@ -12,39 +12,39 @@ import math
 import numpy as np
 
 from dsl import ops
-from dsl.check import liveness
+from dsl.check import TENSOR, final_kinds, liveness
 from dsl.printer import format_statement
 from dsl.program import INPUTS, Program, Statement
 from simplify.ir import STATE_INPUTS, definitions, is_ssa, replace_uses, to_ssa
-
-Result = "tuple[Program, str] | None"
 
 
 def dead_code(program: Program) -> tuple[Program, str] | None:
     """Pass 1: drop statements that cannot affect the update in any later step.
 
     Uses the checker's liveness across steps (a state the next step overwrites before reading
-    it is dead). A dead returned state is returned unchanged (the input name) when that name is
-    not reassigned, so the program stops computing it at all.
+    it is dead). A dead returned state is returned unchanged (the input name) when the body does
+    not reassign that name, so the program stops computing it; otherwise, if its definition was
+    dropped, the slot returns the update (as ``dsl.prune`` does), which is always a tensor.
     """
     live, state_live = liveness(program)
-    assigned = {st.dst for st in program.statements}
+    live_set = set(live)
+    kept = [program.statements[i] for i in live]
+    removed = [st for i, st in enumerate(program.statements) if i not in live_set]
+    assigned = {st.dst for st in kept}
+    kinds = final_kinds(program.replace(statements=kept, returns=(program.returns[0],) * 3))
     returns = list(program.returns)
     notes = []
     for slot, name in ((1, "m"), (2, "v")):
-        if not state_live[slot - 1] and returns[slot] != name and name not in assigned:
+        if state_live[slot - 1] or returns[slot] == name:
+            continue
+        if name not in assigned:
             notes.append(f"state {name} is never read: returned unchanged")
             returns[slot] = name
-    kept = [program.statements[i] for i in live]
-    removed = [program.statements[i] for i in range(len(program.statements)) if i not in set(live)]
+        elif kinds.get(returns[slot]) != TENSOR:
+            returns[slot] = returns[0]
     if not removed and tuple(returns) == program.returns:
         return None
     new = Program(tuple(kept), tuple(returns))
-    # The new returns may make more statements dead (a dead state's computation).
-    live2, _ = liveness(new)
-    if len(live2) < len(new.statements):
-        removed += [new.statements[i] for i in range(len(new.statements)) if i not in set(live2)]
-        new = new.replace(statements=[new.statements[i] for i in live2])
     parts = [f"removed {len(removed)} statement(s): " + "; ".join(format_statement(s) for s in removed)
              ] if removed else []
     return new, "; ".join(parts + notes)
@@ -154,7 +154,7 @@ def pretty_names(program: Program) -> tuple[Program, str] | None:
             continue
         i = defs[ret]
         later_reads = any(name in st.names for st in program.statements[i + 1:])
-        if not later_reads:
+        if not later_reads and name not in program.returns:
             rename[ret] = name
     if not rename:
         return None

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from dsl.check import analyze
 from dsl.program import Program
 from simplify import algebra, passes
 
-if False:  # pragma: no cover - typing only
+if TYPE_CHECKING:  # pragma: no cover
     from simplify.recognize import Recognition
 
 
@@ -34,10 +35,10 @@ class Simplification:
     original: Program
     program: Program
     steps: tuple[Step, ...]
-    recognition: "Recognition | None"
+    recognition: Recognition | None
 
 
-EXACT_PASSES: tuple[tuple[str, Callable[[Program], "tuple[Program, str] | None"]], ...] = (
+EXACT_PASSES: tuple[tuple[str, Callable[[Program], tuple[Program, str] | None]], ...] = (
     ("dead code", passes.dead_code),
     ("fold constants", passes.fold_constants),
     ("copies and names", passes.canonical_names),
@@ -46,10 +47,11 @@ EXACT_PASSES: tuple[tuple[str, Callable[[Program], "tuple[Program, str] | None"]
 MAX_ROUNDS = 1000
 
 
-def exact_steps(program: Program) -> list[Step]:
+def exact_steps(program: Program, pretty: bool = True) -> list[Step]:
     """Passes 1 to 4 repeated to a fixed point; every change is one ``Step``.
 
     The algebra pass makes one rewrite per step so that each step is small and checkable.
+    The result is in SSA form, unless ``pretty`` gives the new states their input names.
     """
     steps: list[Step] = []
     current = program
@@ -68,7 +70,7 @@ def exact_steps(program: Program) -> list[Step]:
             changed = True
         if not changed:
             break
-    final = passes.pretty_names(current)
+    final = passes.pretty_names(current) if pretty else None
     if final is not None:
         steps.append(Step("names", current, final[0], final[1]))
     return steps
