@@ -102,10 +102,13 @@ def fold_constants(program: Program) -> tuple[Program, str] | None:
 def canonical_names(program: Program) -> tuple[Program, str] | None:
     """Pass 3: propagate copies, merge duplicate statements, rename to canonical SSA names.
 
-    Duplicate statements (same op, same arguments, commutative ops in either order) are computed
-    once. Names become ``t1, t2, ...`` in statement order, ``update``, ``m_next``, ``v_next``.
+    A program that assigns a name twice (or assigns an input) is renamed to single assignment:
+    ``t1, t2, ...`` in statement order, ``update``, ``m_next``, ``v_next``. Duplicate statements
+    (same op, same arguments, commutative ops in either order) are computed once. Copies made
+    by the algebra (``t = x * 1``) are propagated by the algebra pass itself.
     """
-    p = to_ssa(program) if not is_ssa(program) else program
+    renamed = not is_ssa(program)
+    p = to_ssa(program) if renamed else program
     merged = []
     while True:
         seen: dict[tuple, str] = {}
@@ -121,10 +124,9 @@ def canonical_names(program: Program) -> tuple[Program, str] | None:
         i, st, earlier = hit
         merged.append(f"{st.dst} duplicates {earlier}")
         p = replace_uses(p, st.dst, earlier, drop=i)
-    p = to_ssa(p)
     if p == program:
         return None
-    detail = "; ".join(merged) if merged else "renamed temporaries"
+    detail = "; ".join(merged + (["renamed to single-assignment names"] if renamed else []))
     return p, detail
 
 
@@ -139,13 +141,15 @@ def _key(st: Statement) -> tuple:
 
 
 def pretty_names(program: Program) -> tuple[Program, str] | None:
-    """Final naming: the state definitions become ``m``/``v`` where that is legal.
+    """Final naming: temporaries ``t1, t2, ...``; the new states are called ``m``/``v`` where legal.
 
     A state's new value can take the input's name when no statement after it reads the input;
     the update is called ``update``. Other temporaries keep their canonical names.
     """
     if not is_ssa(program):
         return None
+    original = program
+    program = to_ssa(program)
     defs = definitions(program)
     rename: dict[str, str] = {}
     for slot, name in ((1, "m"), (2, "v")):
@@ -156,8 +160,6 @@ def pretty_names(program: Program) -> tuple[Program, str] | None:
         later_reads = any(name in st.names for st in program.statements[i + 1:])
         if not later_reads and name not in program.returns:
             rename[ret] = name
-    if not rename:
-        return None
     statements = []
     for st in program.statements:
         args = tuple(rename.get(a, a) if isinstance(a, str) and a not in INPUTS else a
@@ -165,8 +167,10 @@ def pretty_names(program: Program) -> tuple[Program, str] | None:
         statements.append(Statement(rename.get(st.dst, st.dst), st.op, args))
     returns = tuple(rename.get(r, r) if r not in INPUTS else r for r in program.returns)
     new = Program(tuple(statements), returns)
+    if new == original:
+        return None
     detail = ", ".join(f"{a} -> {b}" for a, b in rename.items())
-    return new, f"state names: {detail}"
+    return new, "temporaries numbered in order" + (f"; state names: {detail}" if detail else "")
 
 
 __all__ = ["dead_code", "fold_constants", "canonical_names", "pretty_names", "STATE_INPUTS"]
