@@ -1,0 +1,112 @@
+"""Ablation (pass 5): deletes what the score does not need, within the tolerance, and says so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dsl import analyze, library, parse, parse_file
+from dsl.execute import execute
+from simplify import simplify
+from simplify.ablate import ablate, candidates
+from simplify.pipeline import simplify_exact
+from tests.conftest import reference_path
+
+
+def batch(fn):
+    calls = []
+
+    def score(programs):
+        calls.append(len(programs))
+        return [fn(p) for p in programs]
+
+    score.calls = calls
+    return score
+
+
+def ops_of(program):
+    return [s.op for s in program.statements]
+
+
+def test_candidates_replace_one_call_by_an_argument():
+    program = simplify_exact(library.get("lion"))
+    cands = candidates(program)
+    assert cands
+    for cand, why in cands:
+        analyze(cand)
+        assert len(cand.statements) < len(program.statements)
+        assert "->" in why
+
+
+def test_neutral_score_strips_everything_it_can():
+    steps = ablate(library.get("adamw"), batch(lambda p: 0.0), tolerance=0.0)
+    assert steps
+    final = steps[-1].after
+    assert len(final.statements) <= 2  # nothing is needed: the update is a bare input
+    for a, b in zip(steps, steps[1:]):
+        assert a.after == b.before
+    assert all(s.fitness_before == 0.0 and s.fitness_after == 0.0 for s in steps)
+
+
+def test_needed_ops_are_kept():
+    score = batch(lambda p: 1.0 if {"sign", "interp"} <= set(ops_of(p)) else 0.0)
+    steps = ablate(simplify_exact(library.get("discovered")), score, tolerance=0.5)
+    final = steps[-1].after
+    assert "sign" in ops_of(final) and "interp" in ops_of(final)
+    assert "clip" not in ops_of(final) and "arcsin" not in ops_of(final)
+    assert all(s.fitness_after == 1.0 for s in steps)
+
+
+def test_tolerance_bounds_the_total_loss():
+    # every deleted statement costs 0.004: tolerance 0.01 allows two deletions, not more
+    original = simplify_exact(library.get("adamw"))
+    n0 = len(original.statements)
+    steps = ablate(original, batch(lambda p: -0.004 * (n0 - len(p.statements))), tolerance=0.01)
+    assert steps
+    final = steps[-1].after
+    assert steps[-1].fitness_after >= -0.01
+    assert n0 - len(final.statements) in (1, 2)
+    assert ablate(original, batch(lambda p: -1.0 * (n0 - len(p.statements))), tolerance=0.01) == []
+
+
+def test_non_finite_scores_are_rejected():
+    steps = ablate(library.get("lion"), batch(lambda p: float("nan") if len(p.statements) < 7
+                                               else 0.0), tolerance=1.0)
+    assert all(len(s.after.statements) >= 7 for s in steps)
+
+
+# --- a real, cheap score: training on a small noisy problem with the reference executor ------
+
+def numpy_fitness(program, steps: int = 300, seed: int = 0) -> float:
+    """-log(final loss) of training a noisy ill-conditioned least-squares problem with lr = 1."""
+    rng = np.random.default_rng(seed)
+    d = 32
+    h = np.exp(rng.uniform(np.log(0.1), np.log(10.0), d))
+    target = rng.normal(size=d) * 0.05
+    w = np.zeros(d)
+    m = np.zeros(d)
+    v = np.zeros(d)
+    noise = np.random.default_rng(seed + 1)
+
+    def loss(x):
+        return 0.5 * float(np.sum(h * (x - target) ** 2)) + 1e-6
+
+    for _ in range(steps):
+        g = h * (w - target) + 0.05 * noise.normal(size=d)
+        update, m, v = execute(program, w, g, m, v, 1.0)
+        w = w - update
+    value = loss(w)
+    return -float(np.log(value)) if np.isfinite(value) else -100.0
+
+
+def test_ablation_with_a_training_score_turns_discovered_into_lion():
+    program = parse_file(reference_path("discovered_pruned.train"))
+    result = simplify(program, score=batch(numpy_fitness), tolerance=0.02)
+    final_ops = ops_of(result.program)
+    assert "clip" not in final_ops and "arcsin" not in final_ops and "cosh" not in final_ops
+    ablations = [s for s in result.steps if not s.exact]
+    assert ablations and all(s.fitness_after >= ablations[0].fitness_before - 0.02 for s in ablations)
+    assert result.recognition is not None, str(result.program)
+    assert result.recognition.name == "lion"
+    assert result.recognition.params["beta1"] == pytest.approx(0.899, abs=1e-6)
+    assert result.recognition.params["beta2"] == pytest.approx(0.996991, abs=1e-6)
