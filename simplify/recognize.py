@@ -10,8 +10,8 @@ inputs. Only a confirmed match is reported, so a wrong estimate can never name a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
