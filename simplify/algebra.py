@@ -382,13 +382,15 @@ def _emit(e: Expr, dst: str, taken: set[str]) -> tuple[list[Statement], str | fl
     return out, dst
 
 
-def rewrite_statement(program: Program, index: int) -> tuple[Program, str] | None:
+def rewrite_statement(program: Program, index: int, defs: dict[str, int] | None = None,
+                      kinds: dict[str, str] | None = None) -> tuple[Program, str] | None:
     """Try to rewrite statement ``index`` of an SSA program; the new program if it is cheaper."""
     st = program.statements[index]
-    defs = definitions(program)
+    defs = definitions(program) if defs is None else defs
+    if kinds is None:
+        kinds = dict(zip((s.dst for s in program.statements), infer_kinds(program)))
     tree = expand(program, st.dst, DEPTH, defs)
     notes: list[str] = []
-    kinds = dict(zip((s.dst for s in program.statements), infer_kinds(program)))
     new = rewrite(tree, notes, kinds)
     if not notes or key(new) == key(tree):
         return None
@@ -434,11 +436,20 @@ def _same_kind(before: Program, name: str, after: Program, value) -> bool:
     return ka.get(value, kb) == kb
 
 
-def algebra_step(program: Program) -> tuple[Program, str] | None:
-    """The first profitable rewrite of any live statement of an SSA program, or None."""
+def algebra_step(program: Program, start: int = 0) -> tuple[Program, str, int] | None:
+    """The first profitable rewrite of a live statement of an SSA program, or None.
+
+    The scan begins at statement ``start`` and wraps around (the driver passes the position of
+    the previous rewrite, so long programs are not rescanned from the top each time); the
+    third value is the position of this rewrite.
+    """
     p = live_program(program)
-    for i in range(len(p.statements)):
-        hit = rewrite_statement(p, i)
+    n = len(p.statements)
+    defs = definitions(p)
+    kinds = dict(zip((s.dst for s in p.statements), infer_kinds(p)))
+    for k in range(n):
+        i = (start + k) % n
+        hit = rewrite_statement(p, i, defs, kinds)
         if hit is not None:
-            return hit
+            return hit[0], hit[1], i
     return None

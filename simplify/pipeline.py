@@ -44,7 +44,7 @@ EXACT_PASSES: tuple[tuple[str, Callable[[Program], tuple[Program, str] | None]],
     ("copies and names", passes.canonical_names),
 )
 
-MAX_ROUNDS = 1000
+MAX_ROUNDS = 10_000
 
 
 def exact_steps(program: Program, pretty: bool = True) -> list[Step]:
@@ -55,6 +55,7 @@ def exact_steps(program: Program, pretty: bool = True) -> list[Step]:
     """
     steps: list[Step] = []
     current = program
+    position = 0
     for _ in range(MAX_ROUNDS):
         changed = False
         for name, fn in EXACT_PASSES:
@@ -63,10 +64,11 @@ def exact_steps(program: Program, pretty: bool = True) -> list[Step]:
                 steps.append(Step(name, current, hit[0], hit[1]))
                 current = hit[0]
                 changed = True
-        hit = algebra.algebra_step(current)
-        if hit is not None:
-            steps.append(Step("algebra", current, hit[0], hit[1]))
-            current = hit[0]
+        found = algebra.algebra_step(current, position)
+        if found is not None:
+            after, detail, position = found
+            steps.append(Step("algebra", current, after, detail))
+            current = after
             changed = True
         if not changed:
             break
