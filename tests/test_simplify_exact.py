@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from dsl import analyze, library, parse, parse_file
+from dsl import analyze, library, ops, parse, parse_file
 from dsl.check import TENSOR, final_kinds
 from dsl.program import Program, ProgramError, Statement
 from simplify import exact_steps, simplify, simplify_exact
@@ -70,17 +70,18 @@ def motif(draw, names: list[str]) -> list[tuple[str, str, tuple]]:
     return [(x, "abs", (a,)), (y, "div", (a, x))]
 
 
+ALL_OPS = tuple(op.name for op in ops.OPS)
+
+
 @st.composite
-def search_like_programs(draw, max_parts: int = 8) -> Program:
+def search_like_programs(draw, max_parts: int = 8, pool: tuple[str, ...] = TAME_OPS) -> Program:
     names = ["w", "g", "m", "v", "lr"]
     statements: list[Statement] = []
     for _ in range(draw(st.integers(1, max_parts))):
         if draw(st.booleans()):
             parts = draw(motif(names))
         else:
-            op = draw(st.sampled_from(TAME_OPS))
-            from dsl import ops
-
+            op = draw(st.sampled_from(pool))
             arity = ops.BY_NAME[op].arity
             args = tuple(draw(st.one_of(st.sampled_from(names), SMALL)) for _ in range(arity))
             parts = [(draw(st.sampled_from(NAMES)), op, args)]
@@ -92,11 +93,13 @@ def search_like_programs(draw, max_parts: int = 8) -> Program:
     kinds = final_kinds(program)
     tensors = [n for n in names if kinds.get(n) == TENSOR]
     assume(tensors)
-    returns = tuple(draw(st.sampled_from(tensors)) for _ in range(3))
+    # the update reads a late name so that the motifs are live more often than not
+    returns = (draw(st.sampled_from(tensors[-3:])), draw(st.sampled_from(tensors)),
+               draw(st.sampled_from(tensors)))
     return Program(tuple(statements), returns)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                    HealthCheck.filter_too_much])
 @given(search_like_programs())
 def test_random_programs_every_exact_step_keeps_behaviour(program):
@@ -107,6 +110,16 @@ def test_random_programs_every_exact_step_keeps_behaviour(program):
     # exact in real arithmetic; floats agree away from overflow
     assume(max_magnitude(program) < 1e6)
     assert_exact(steps)
+    assert compare(program, final, rtol=1e-7, atol=1e-9) is None
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.filter_too_much])
+@given(search_like_programs(max_parts=10, pool=ALL_OPS))
+def test_random_programs_with_every_op(program):
+    final = simplify_exact(program)
+    analyze(final)
+    assume(max_magnitude(program) < 1e6)
     assert compare(program, final, rtol=1e-7, atol=1e-9) is None
 
 
