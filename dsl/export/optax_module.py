@@ -52,7 +52,8 @@ schedule's value: 1.0 runs the program as found (its step size is one of its con
     parts.append(f'''def train({body.signature()}):
     """One step of the program on jax arrays: returns ``(update, m, v)``; apply ``w = w - update``."""
 {indent(body.lines)}''')
-    held = f"the program's state {' and '.join(live)}, one tensor per parameter leaf" if live else "no state"
+    held = (f"the program's state {' and '.join(live)}, one tensor per parameter leaf" if live
+            else "nothing else: the program keeps no state")
     parts.append(f'''class {state_cls}(NamedTuple):
     """The step count and {held}."""
 
