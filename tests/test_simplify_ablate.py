@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dsl import analyze, library, parse, parse_file
+from dsl import analyze, library, parse_file
 from dsl.execute import execute
 from simplify import simplify
 from simplify.ablate import ablate, candidates
@@ -110,3 +110,24 @@ def test_ablation_with_a_training_score_turns_discovered_into_lion():
     assert result.recognition.name == "lion"
     assert result.recognition.params["beta1"] == pytest.approx(0.899, abs=1e-6)
     assert result.recognition.params["beta2"] == pytest.approx(0.996991, abs=1e-6)
+
+
+# --- acceptance: ablation on the real proxy tasks ----------------------------------------------
+
+ACCEPTANCE_TASKS = ("mlp",)
+
+
+def test_ablation_on_proxy_tasks_turns_discovered_into_lion():
+    pytest.importorskip("proxy_tasks.evaluate", reason="proxy_tasks.evaluate (issue 3) is needed")
+    program = parse_file(reference_path("discovered_pruned.train"))
+    result = simplify(program, tasks=list(ACCEPTANCE_TASKS), tolerance=0.01)
+    final_ops = ops_of(result.program)
+    assert "clip" not in final_ops and "arcsin" not in final_ops and "cosh" not in final_ops
+    ablations = [s for s in result.steps if not s.exact]
+    assert ablations
+    assert all(s.fitness_after >= ablations[0].fitness_before - 0.01 for s in ablations)
+    rec = result.recognition
+    assert rec is not None and rec.name == "lion", str(result.program)
+    assert rec.params["beta1"] == pytest.approx(0.899, abs=1e-6)
+    assert rec.params["beta2"] == pytest.approx(0.997, abs=1e-3)
+    assert rec.params["weight_decay"] == pytest.approx(0.4602, rel=1e-6)
