@@ -223,7 +223,7 @@ def import_block(stdlib, third_party: list[str], typing: tuple[str, ...] = ()) -
     if typing:
         first.append(f"from typing import {', '.join(typing)}")
     second = [f"import {m}" for m in third_party]
-    return "\n".join(first + ([""] if first else []) + second)
+    return "\n".join(first + ([""] if first and second else []) + second)
 
 
 def hyperparameter_table(body: Body) -> str:
