@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import shutil
 import subprocess
 import sys
@@ -140,7 +141,7 @@ def test_builtins_agree_with_execute(name, target, tmp_path):
     _assert_live_close(program, got, ref, 0 if target == NUMPY else 1e-12, f"{name} {target}")
 
 
-@settings(max_examples=40, derandomize=True, deadline=None,
+@settings(max_examples=80, derandomize=True, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(program=programs())
 def test_random_programs_agree_with_execute(program, tmp_path):
@@ -427,13 +428,15 @@ def test_generated_modules_pass_ruff(tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_pytorch_module_without_torch_says_how_to_install(tmp_path):
+def test_pytorch_export_works_without_torch_and_its_module_says_how_to_install(tmp_path):
     path = tmp_path / "lion_torch.py"
-    path.write_text(export(library.get("lion"), PYTORCH, "lion"))
-    code = ("import sys, importlib.util; sys.modules['torch'] = None; "
+    code = ("import sys, importlib.util; sys.modules['torch'] = None; "  # as if torch were absent
+            "from dsl import library; from dsl.export import export; "
+            f"open({str(path)!r}, 'w').write(export(library.get('lion'), 'pytorch', 'lion')); "
             f"spec = importlib.util.spec_from_file_location('m', {str(path)!r}); "
             "spec.loader.exec_module(importlib.util.module_from_spec(spec))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert path.read_text() == export(library.get("lion"), PYTORCH, "lion")
     assert result.returncode != 0
     assert "ImportError: PyTorch is needed for this optimizer: pip install torch" in result.stderr
 
@@ -480,3 +483,26 @@ def test_cli_says_how_to_install_torch_when_missing(tmp_path, capsys, monkeypatc
     assert out.exists()
     assert INSTALL_HINT in capsys.readouterr().err
     assert 'pip install "optsearch[torch]"' in INSTALL_HINT
+
+
+# --- examples/ -----------------------------------------------------------------------------------
+
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_example_modules_are_current_exports(target):
+    """The committed modules are what ``optsearch export lion --to TARGET`` writes today."""
+    path = EXAMPLES / f"exported_lion_{target}.py"
+    assert path.read_text() == export(library.get("lion"), target, "lion"), (
+        f"stale: run optsearch export lion --to {target} -o examples/exported_lion_{target}.py")
+
+
+@pytest.mark.parametrize("target", [NUMPY, OPTAX, pytest.param(PYTORCH, marks=needs_torch)])
+def test_example_trains(target):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, str(EXAMPLES / f"train_{target}.py"), "--steps", "60"],
+                            capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    assert result.returncode == 0, result.stderr
+    first, last = (float(x) for x in result.stdout.split("loss ")[1].split(" after")[0].split(" -> "))
+    assert last < 0.8 * first, result.stdout
