@@ -377,18 +377,32 @@ def train(w, g, m, v, lr):
 """)
 
 
-def test_tricky_names_are_renamed_and_still_agree(tmp_path):
+# The next step's m is the weights themselves and v the gradient: PyTorch must copy them, as it
+# changes p in place and may zero p.grad in place.
+ALIASES = parse("""
+def train(w, g, m, v, lr):
+    update = g - m
+    update = update + v
+    update = update * 0.1
+    return update, w, g
+""")
+EMPTY = parse("def train(w, g, m, v, lr):\n    return g, m, v\n")
+
+
+@pytest.mark.parametrize("program", [TRICKY, ALIASES, EMPTY], ids=["names", "aliases", "empty"])
+def test_unusual_programs_agree(program, tmp_path):
     ws, grads, lrs = _problem(seed=6, steps=3)
-    ref = _reference_run(TRICKY, ws, grads, lrs)
+    ref = _reference_run(program, ws, grads, lrs)
     for target in TARGETS:
         if target == PYTORCH and torch is None:
             continue
-        got = _run(target, TRICKY, tmp_path, ws, grads, lrs)
-        _assert_live_close(TRICKY, got, ref, 0 if target == NUMPY else 1e-12, target)
+        got = _run(target, program, tmp_path, ws, grads, lrs)
+        _assert_live_close(program, got, ref, 0 if target == NUMPY else 1e-12, target)
 
 
 def _exported_sources():
-    cases = [(n, library.get(n)) for n in library.NAMES] + [("tricky", TRICKY)]
+    cases = [(n, library.get(n)) for n in library.NAMES] + [("tricky", TRICKY), ("aliases", ALIASES),
+                                                             ("empty", EMPTY)]
     return [(f"{n}_{t}", export(p, t, n)) for n, p in cases for t in TARGETS]
 
 
@@ -469,6 +483,8 @@ def test_cli_bad_input(tmp_path, capsys):
     assert main(["export", str(scalar), "--to", "numpy"]) == 2
     assert "scalar" in capsys.readouterr().err
     assert main(["export", "lion", "--to", "pytorch", "--name", "not valid"]) == 2
+    assert main(["export", "lion", "--to", "optax", "--name", "np"]) == 2
+    assert main(["export", "lion", "--to", "pytorch", "--name", "Lion_v2"]) == 0
     with pytest.raises(SystemExit) as exc:
         main(["export", "lion", "--to", "tensorflow"])
     assert exc.value.code == 2

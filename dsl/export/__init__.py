@@ -13,7 +13,7 @@ templates in ``templates.py``), so a PyTorch module can be written where torch i
 from __future__ import annotations
 
 from dsl.export import numpy_module, optax_module, pytorch_module
-from dsl.export.codegen import Body, Hyperparameter, identifier, render
+from dsl.export.codegen import Body, Hyperparameter, identifier, render, valid_name
 from dsl.export.pytorch_module import INSTALL_HINT
 from dsl.export.templates import HELPERS, NUMPY, OPTAX, PYTORCH, TARGETS, TEMPLATES
 from dsl.program import Program
@@ -21,6 +21,7 @@ from dsl.program import Program
 __all__ = [
     "HELPERS", "INSTALL_HINT", "NUMPY", "OPTAX", "PYTORCH", "TARGETS", "TEMPLATES", "Body",
     "Hyperparameter", "export", "identifier", "render", "to_numpy", "to_optax", "to_pytorch",
+    "valid_name",
 ]
 
 
@@ -46,7 +47,7 @@ def export(program: Program, target: str, label: str = "optimizer", name: str | 
     program, ``ValueError`` for an unknown target or a ``name`` that is not an identifier."""
     if target not in TARGETS:
         raise ValueError(f"unknown export target {target!r}; targets: {', '.join(TARGETS)}")
-    if name is not None and (not name.isidentifier() or identifier(name, camel=name[:1].isupper()) != name):
+    if name is not None and not valid_name(name):
         raise ValueError(f"{name!r} cannot be used as the exported name (not a plain identifier, or reserved)")
     if target == NUMPY:
         return to_numpy(program, label)

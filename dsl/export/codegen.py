@@ -94,9 +94,15 @@ def identifier(label: str, camel: bool = False) -> str:
         name = "_".join(w.lower() for w in words)
     if name[0].isdigit():
         name = ("Opt" if camel else "opt_") + name
-    if keyword.iskeyword(name) or name in MODULE_NAMES or name.startswith("_"):
+    if not valid_name(name):
         name += "Optimizer" if camel else "_optimizer"
     return name
+
+
+def valid_name(name: str) -> bool:
+    """Whether ``name`` can name the exported function or class (no clash with module names)."""
+    return (name.isidentifier() and not keyword.iskeyword(name) and name not in MODULE_NAMES
+            and not name.startswith("_"))
 
 
 def _fresh(base: str, taken: set[str]) -> str:
