@@ -26,7 +26,7 @@ listed in ``HYPERPARAMETERS``):
 
 import numpy as np
 
-HYPERPARAMETERS = {'update_beta': 0.9, 'm_beta': 0.99, 'wd_scale': 0.01, 'lr_scale': 0.0001}
+HYPERPARAMETERS = {"update_beta": 0.9, "m_beta": 0.99, "wd_scale": 0.01, "lr_scale": 0.0001}
 """The program's constants, by keyword: defaults of the arguments below."""
 
 

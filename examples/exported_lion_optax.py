@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-HYPERPARAMETERS = {'update_beta': 0.9, 'm_beta': 0.99, 'wd_scale': 0.01, 'lr_scale': 0.0001}
+HYPERPARAMETERS = {"update_beta": 0.9, "m_beta": 0.99, "wd_scale": 0.01, "lr_scale": 0.0001}
 """The program's constants, by keyword: defaults of the arguments below."""
 
 

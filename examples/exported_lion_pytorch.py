@@ -28,7 +28,7 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError('PyTorch is needed for this optimizer: pip install torch') from exc
 
-HYPERPARAMETERS = {'update_beta': 0.9, 'm_beta': 0.99, 'wd_scale': 0.01, 'lr_scale': 0.0001}
+HYPERPARAMETERS = {"update_beta": 0.9, "m_beta": 0.99, "wd_scale": 0.01, "lr_scale": 0.0001}
 """The program's constants, by keyword: defaults of the arguments below."""
 
 

@@ -234,7 +234,7 @@ def import_block(stdlib, third_party: list[str], typing: tuple[str, ...] = ()) -
 
 def hyperparameter_table(body: Body) -> str:
     """``HYPERPARAMETERS = {...}`` with its docstring, wrapped when long."""
-    items = [f"{h.name!r}: {h.value!r}" for h in body.hyperparameters]
+    items = [f'"{h.name}": {h.value!r}' for h in body.hyperparameters]
     one = f"HYPERPARAMETERS = {{{', '.join(items)}}}"
     if len(one) > 100:
         one = "HYPERPARAMETERS = {\n" + "".join(f"    {item},\n" for item in items) + "}"
