@@ -89,7 +89,8 @@ def run(args) -> int:
     print(f"  {K.conj_text}")
     where = f", momentum kept in {match.momentum}" if match.momentum else ", no momentum"
     print(f"  beta1 = {_fmt(match.beta1)}, beta2 = {_fmt(match.beta2)}, lambda = {_fmt(lam)}, "
-          f"eps = {_fmt(match.lr_scale)} x lr ({match.decay} weight decay{where})")
+          f"eps = {_fmt(match.lr_scale)}{' x lr' if match.uses_lr else ' (lr ignored)'} "
+          f"({match.decay} weight decay{where})")
     print(f"  solves: {K.problem(lam)}")
     print("  (general form: minimize f(x) + K*(lambda x)/lambda)")
 

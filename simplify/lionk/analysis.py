@@ -76,7 +76,7 @@ def analyze(program: Program, match: LionKMatch, problem: Problem, *, steps: int
     if not match.member:
         raise ValueError(f"not a Lion-K member ({match.part}: {match.reason})")
     lam = match.weight_decay
-    eps = match.lr_scale * lr
+    eps = match.step_size(lr)
     if match.decay == "explicit":
         if eps * lam >= 1.0:
             raise ValueError(f"eps * lambda = {eps * lam:.3g} >= 1: the decay overshoots; no certificate applies")

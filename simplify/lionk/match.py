@@ -38,6 +38,7 @@ class LionKMatch:
     ``lr_scale`` is the step size at lr = 1 in the program's own decay form (``decay``);
     ``momentum`` is the state slot holding the momentum (None if the update reads no state) and
     ``momentum_scale`` the factor between that slot and the standard momentum (slot = scale·m).
+    ``uses_lr`` is False for a program that ignores lr (a fixed step, no schedule).
     """
 
     member: bool
@@ -49,6 +50,7 @@ class LionKMatch:
     decay: str | None = None
     momentum: str | None = None
     momentum_scale: float = 1.0
+    uses_lr: bool = True
     part: str | None = None
     reason: str | None = None
 
@@ -61,7 +63,11 @@ class LionKMatch:
         if not self.member:
             raise ValueError(f"not a Lion-K member: {self.reason}")
         return LionK(self.K, beta1=self.beta1, beta2=self.beta2 if self.beta2 is not None else 0.0,
-                     eps=self.lr_scale * lr, lam=self.weight_decay, decay=self.decay)
+                     eps=self.step_size(lr), lam=self.weight_decay, decay=self.decay)
+
+    def step_size(self, lr: float = 1.0) -> float:
+        """ε at schedule value ``lr``, in the program's decay form."""
+        return self.lr_scale * (lr if self.uses_lr else 1.0)
 
     def problem(self) -> str:
         if not self.member:
@@ -73,8 +79,9 @@ class LionKMatch:
             return f"not Lion-K: {self.part}: {self.reason}"
         b2 = "none (no momentum)" if self.beta2 is None else f"{self.beta2:.6g}"
         where = f", momentum in {self.momentum}" if self.momentum else ""
+        lr = " x lr" if self.uses_lr else " (lr ignored)"
         return (f"Lion-K with K = {self.K.label}: beta1 = {self.beta1:.6g}, beta2 = {b2}, "
-                f"lambda = {self.weight_decay:.6g}, eps = {self.lr_scale:.6g} x lr ({self.decay} decay{where})")
+                f"lambda = {self.weight_decay:.6g}, eps = {self.lr_scale:.6g}{lr} ({self.decay} decay{where})")
 
 
 class _Broken(Exception):
@@ -189,8 +196,8 @@ def _momentum(probe: _Probe, rng: np.random.Generator, n: int) -> tuple[float | 
     return b, probe.scale
 
 
-def _lr_form(probe: _Probe, rng: np.random.Generator, n: int) -> tuple[str, float]:
-    """('explicit', 0) or ('implicit', s_i λ): how the update scales with lr."""
+def _lr_form(probe: _Probe, rng: np.random.Generator, n: int) -> tuple[str, float, bool]:
+    """('explicit', 0, uses_lr) or ('implicit', s_i λ, True): how the update scales with lr."""
     W, G, M = (rng.normal(size=n) for _ in range(3))
     u1 = probe.update(W, G, M, 1.0)
     ratios = {}
@@ -201,12 +208,14 @@ def _lr_form(probe: _Probe, rng: np.random.Generator, n: int) -> tuple[str, floa
                           "direction itself (e.g. clip(g, lr)), not only the step size")
         ratios[lr] = r
     if all(abs(r - lr) <= 1e-9 * lr for lr, r in ratios.items()):
-        return "explicit", 0.0
+        return "explicit", 0.0, True
+    if all(abs(r - 1.0) <= 1e-12 for r in ratios.values()):
+        return "explicit", 0.0, False
     r = ratios[0.5]
     kappa = (r - 0.5) / (0.5 * (1.0 - r)) if r != 1.0 else float("nan")
     if np.isfinite(kappa) and kappa > 0 and all(
             abs(ratios[lr] - lr * (1 + kappa) / (1 + lr * kappa)) <= 1e-7 * lr for lr in ratios):
-        return "implicit", kappa
+        return "implicit", kappa, True
     raise _Broken("learning rate", "the update scales with lr neither as eps*lr nor as eps*lr/(1 + eps*lr*lambda): "
                   + ", ".join(f"u({lr})/u(1) = {r:.6g}" for lr, r in ratios.items()))
 
@@ -353,10 +362,13 @@ def _identify_K(probe: _Probe, rng: np.random.Generator) -> tuple[KFunction, flo
 
 
 def _monotonicity(probe: _Probe, rng: np.random.Generator) -> float:
+    """min <D(a) − D(b), a − b> over far pairs and near pairs at many scales, in 1-D and 8-D."""
     worst = np.inf
-    for _ in range(20):
-        a, b = rng.normal(size=8) * 2, rng.normal(size=8) * 2
-        worst = min(worst, float((probe.direction(a, a) - probe.direction(b, b)) @ (a - b)))
+    for size in (1, 8):
+        for _ in range(40):
+            a = rng.normal(size=size) * 10.0 ** rng.uniform(-2, 3)
+            b = a + rng.normal(size=size) * np.abs(a) * 10.0 ** rng.uniform(-3, 0.5)
+            worst = min(worst, float((probe.direction(a, a) - probe.direction(b, b)) @ (a - b)))
     return worst
 
 
@@ -391,7 +403,7 @@ def match_lionk(program: Program, *, seed: int = 0) -> LionKMatch:
     n = 9
     try:
         beta2, scale = _momentum(probe, rng, n)
-        form, kappa = _lr_form(probe, rng, n)
+        form, kappa, uses_lr = _lr_form(probe, rng, n)
         decay_coef = _decay_coefficient(probe, rng, n)
         beta1 = _beta1(probe, rng, n)
         K, phi = _identify_K(probe, rng)
@@ -408,7 +420,7 @@ def match_lionk(program: Program, *, seed: int = 0) -> LionKMatch:
                 raise _Broken("learning rate", "the lr dependence looks implicit but does not match the decay")
         if abs(beta1) < 1e-12:
             beta1 = 0.0
-        match = LionKMatch(True, K, beta1, beta2, lam, s, form, probe.slot, scale)
+        match = LionKMatch(True, K, beta1, beta2, lam, s, form, probe.slot, scale, uses_lr)
         # states start at zero, so a slot holding scale * m evolves exactly as scale * m
         _verify(program, match, rng)
         return match
