@@ -254,5 +254,8 @@ def _lionk(program: Program) -> Recognition | None:
         value = getattr(match, key, None)
         if isinstance(value, (int, float)):
             params[key] = float(value)
-    k = getattr(match, "K", None)
-    return Recognition("lion-k", params, None, f"K = {k}" if k is not None else "")
+    label = getattr(match, "k_name", None) or getattr(match, "K", None)
+    decay = getattr(match, "decay", None)
+    detail = ", ".join(x for x in (f"K = {label}" if label else "",
+                                   f"{decay} weight decay" if decay else "") if x)
+    return Recognition("lion-k", params, None, detail)

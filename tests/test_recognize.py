@@ -127,3 +127,19 @@ def test_simplified_lion_variants_keep_their_constants():
     assert r.params["beta1"] == pytest.approx(0.899, rel=1e-9)
     assert r.params["beta2"] == pytest.approx(0.996991, rel=1e-9)
     assert r.params["weight_decay"] == pytest.approx(0.4602, rel=1e-9)
+
+
+def test_general_lion_k_member_via_lionk_matcher():
+    lionk = pytest.importorskip("simplify.lionk", reason="engineer E's Lion-K matcher is needed")
+    from simplify.lionk.programs import lionk_program
+
+    program = lionk_program(lionk.Huber(0.5), beta1=0.8, beta2=0.95, weight_decay=0.1,
+                            lr_scale=1e-3)
+    r = recognize(program)
+    assert r is not None and r.name == "lion-k"
+    assert "huber" in r.detail
+    assert r.params["beta1"] == pytest.approx(0.8)
+    assert r.params["beta2"] == pytest.approx(0.95)
+    assert r.params["weight_decay"] == pytest.approx(0.1)
+    # Lion itself is named by its own family first
+    assert recognize(lionk_program(lionk.L1(), weight_decay=0.1)).name == "lion"
