@@ -105,7 +105,7 @@ def test_template_matches_the_program():
 
 @pytest.mark.parametrize("text", [
     "def train(w, g, m, v, lr):\n    update = g * g\n    return update, m, v\n",
-    "def train(w, g, m, v, lr):\n    n = norm(g)\n    update = g / n\n    return update, m, v\n",
+    "def train(w, g, m, v, lr):\n    n = norm(w)\n    update = g * n\n    return update, m, v\n",
     "def train(w, g, m, v, lr):\n    m = interp(g, m, 0.9)\n    a = arcsin(m)\n"
     "    s = sign(a)\n    update = s + m\n    return update, m, v\n",
 ])
