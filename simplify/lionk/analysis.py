@@ -141,13 +141,13 @@ def save_plots(result: Analysis, out_dir: str | Path, stem: str = "lionk") -> li
     paths.append(p)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.hist(result.trajectory.xs[-1], bins=40, color="gray")
+    ax.hist(result.trajectory.xs[-1], bins=40, color="gray", label=f"final (step {len(result.trajectory.xs) - 1})")
     ax.hist(result.trajectory.xs[0], bins=40, histtype="step", color="C0", label="initial")
     if lam > 0:
         for s in (-1, 1):
             ax.axvline(s / lam, color="red", ls="--", label="±1/lambda" if s == 1 else None)
     ax.set_xlabel("parameter value")
-    ax.set_title("final parameters")
+    ax.set_title("parameters")
     ax.legend()
     fig.tight_layout()
     p = out / f"{stem}_histogram.png"
