@@ -1,0 +1,94 @@
+"""What every backend shares: jobs, the evaluator factory, results the driver makes itself.
+
+A backend takes ``Job``s (a program and the scale to score it at) and hands back
+``(job, result)`` pairs; ``result`` is whatever the evaluator returns (``EvalResult`` of
+``proxy_tasks.evaluate``) read only through ``fitness``, ``tasks`` (each with ``task`` and
+``fitness``), ``seconds`` and ``reason``. The engine never knows which backend runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dsl.program import Program
+
+WORST_FITNESS = -100.0
+"""Fitness of a program that could not be scored (same value as proxy_tasks.evaluate)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    key: int          # the driver's handle (child id, or a funnel key)
+    program: Program
+    scale: str = "proxy"
+    attempts: int = 0  # times it was resubmitted after a worker died
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A result the backend makes when the evaluator could not answer (timeout, dead worker)."""
+
+    reason: str
+    seconds: float = 0.0
+    fitness: float = WORST_FITNESS
+    tasks: tuple = field(default=())
+
+    def to_json(self) -> dict:
+        return {"fitness": self.fitness, "tasks": [], "seconds": self.seconds, "reason": self.reason}
+
+
+class Backend(Protocol):
+    capacity: int  # most programs in flight at once
+
+    def submit(self, jobs: list[Job]) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> list[tuple[Job, Any]]:
+        """Block until at least one job is done (or ``timeout``); return the finished ones."""
+
+    def in_flight(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class EvaluatorSpec:
+    """How to build an evaluator at a scale, in this process or in a Ray actor (picklable)."""
+
+    kwargs: Mapping[str, Any]
+    factory: str | None = None  # "module:callable"; default proxy_tasks.evaluate:Evaluator
+
+    @classmethod
+    def from_section(cls, section) -> EvaluatorSpec:
+        kwargs = {"tasks": dict(section.tasks), "seeds": tuple(section.seeds), "hurdle": section.hurdle,
+                  "cache_dir": section.cache_dir, **dict(section.overrides)}
+        return cls(kwargs, section.factory)
+
+    def build(self, scale: str = "proxy"):
+        target = self.factory or "proxy_tasks.evaluate:Evaluator"
+        module, _, attr = target.partition(":")
+        fn = getattr(importlib.import_module(module), attr)
+        return fn(scale=scale, **self.kwargs)
+
+
+class EvaluatorPool:
+    """One evaluator per scale, built on first use and kept (its compiled tasks stay warm)."""
+
+    def __init__(self, spec: EvaluatorSpec):
+        self.spec = spec
+        self._by_scale: dict[str, Any] = {}
+
+    def evaluate(self, programs: list[Program], scale: str) -> list:
+        ev = self._by_scale.get(scale)
+        if ev is None:
+            ev = self._by_scale[scale] = self.spec.build(scale)
+        return list(ev.evaluate(programs))
+
+
+def group_by_scale(jobs: list[Job]) -> dict[str, list[Job]]:
+    out: dict[str, list[Job]] = {}
+    for job in jobs:
+        out.setdefault(job.scale, []).append(job)
+    return out

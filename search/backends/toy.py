@@ -1,0 +1,102 @@
+"""A tiny numpy evaluator for tests, benchmarks and dry runs (not a proxy task).
+
+It trains a noisy ill-conditioned quadratic with the program through ``dsl.execute`` and scores
+``log(baseline_loss / loss)`` against plain SGD, so that better optimizers really score higher.
+It answers the ``Evaluator`` interface of ``proxy_tasks.evaluate`` so the search can run end to
+end without JAX; ``delay_s`` adds a fixed sleep per program to mimic an expensive task.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from dsl import library
+from dsl.execute import execute
+from dsl.program import Program
+from search.backends.base import WORST_FITNESS
+
+SCALE_STEPS = {"proxy": 1, "x10": 10, "x100": 100}
+
+
+@dataclass(frozen=True)
+class ToyTaskResult:
+    task: str
+    scale: str
+    seed: int
+    loss: float
+    baseline_loss: float
+    fitness: float
+    diverged: bool
+
+
+@dataclass(frozen=True)
+class ToyResult:
+    fitness: float
+    tasks: tuple[ToyTaskResult, ...]
+    seconds: float
+    reason: str | None
+
+    def to_json(self) -> dict:
+        return {"fitness": self.fitness, "tasks": [asdict(t) for t in self.tasks],
+                "seconds": self.seconds, "reason": self.reason}
+
+
+def _train(program: Program, seed: int, steps: int, dim: int) -> float:
+    rng = np.random.default_rng(seed)
+    scales = np.logspace(-1, 1, dim)
+    w = rng.normal(size=dim)
+    m = np.zeros(dim)
+    v = np.zeros(dim)
+    with np.errstate(all="ignore"):
+        for t in range(steps):
+            g = scales * w + 0.01 * rng.normal(size=dim)
+            lr = 0.5 * (1 + math.cos(math.pi * t / steps))  # cosine schedule value
+            update, m, v = execute(program, w, g, m, v, lr)
+            w = w - update
+            if not np.all(np.isfinite(w)):
+                return math.inf
+        return float(0.5 * np.sum(scales * w * w))
+
+
+class ToyEvaluator:
+    """Same constructor and methods as ``proxy_tasks.evaluate.Evaluator`` (extra: steps, dim,
+    delay_s); the task names are labels, every task is the same quadratic."""
+
+    def __init__(self, tasks: Sequence[str] | Mapping[str, float] = ("toy",), scale: str = "proxy",
+                 seeds: Sequence[int] = (0,), hurdle: float | None = None, cache_dir=None,
+                 steps: int = 30, dim: int = 8, delay_s: float = 0.0):
+        self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
+        self.scale, self.seeds, self.hurdle = scale, tuple(seeds), hurdle
+        self.steps = steps * SCALE_STEPS[scale]
+        self.dim, self.delay_s, self.base_steps = dim, delay_s, steps
+        self._baseline = {s: _train(library.get("sgd"), s, self.steps, dim) for s in self.seeds}
+
+    def config(self) -> dict:
+        return {"tasks": self.tasks, "scale": self.scale, "seeds": list(self.seeds), "hurdle": self.hurdle,
+                "steps": self.base_steps, "dim": self.dim, "delay_s": self.delay_s}
+
+    def evaluate_one(self, program: Program) -> ToyResult:
+        t0 = time.perf_counter()
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        results, reason = [], None
+        for name in self.tasks:
+            for seed in self.seeds:
+                loss = _train(program, seed, self.steps, self.dim)
+                base = self._baseline[seed]
+                diverged = not math.isfinite(loss)
+                fit = WORST_FITNESS if diverged else max(WORST_FITNESS, math.log(base / max(loss, 1e-30)))
+                if diverged and reason is None:
+                    reason = f"{name}: diverged"
+                results.append(ToyTaskResult(name, self.scale, seed, loss, base, fit, diverged))
+        total = sum(self.tasks.values())
+        fitness = sum(self.tasks[r.task] * r.fitness for r in results) / (total * len(self.seeds))
+        return ToyResult(float(fitness), tuple(results), time.perf_counter() - t0, reason)
+
+    def evaluate(self, programs: Sequence[Program]) -> list[ToyResult]:
+        return [self.evaluate_one(p) for p in programs]

@@ -1,0 +1,177 @@
+"""The Lion paper's three mutations: insert a statement, delete one, modify one argument.
+
+Each mutation is a pure function ``(program, rng, settings) -> (child, description)`` that may
+raise ``ProgramError`` when the draw is not applicable (deleting from an empty program, a name
+used before it is defined...). ``mutate`` redraws until the child passes ``dsl.analyze`` and the
+length limit, and reports how many draws were rejected: the search counts them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from dsl import ops
+from dsl.check import SCALAR, TENSOR, Analysis, analyze, infer_kinds, input_kinds
+from dsl.printer import format_statement
+from dsl.program import INPUTS, Program, ProgramError, Statement
+
+# Constants the insert mutation favours: the values optimizers are made of.
+NICE_CONSTANTS = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class MutationSettings:
+    insert: float = 0.4
+    delete: float = 0.3
+    modify: float = 0.3
+    max_length: int = 30
+    max_redraws: int = 200
+    constant_prob: float = 0.25
+    new_name_prob: float = 0.5
+    mutations_per_child: int = 1
+    ops: tuple[str, ...] | None = None
+
+    @classmethod
+    def from_section(cls, section) -> MutationSettings:
+        d = dict(vars(section))
+        d["ops"] = tuple(d["ops"]) if d.get("ops") else None
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Child:
+    program: Program
+    analysis: Analysis
+    mutation: str  # e.g. "insert 3: t1 = sin(g)"
+    redraws: int   # rejected draws before this child
+
+
+class MutationFailed(RuntimeError):
+    """No valid child within ``max_redraws`` draws (the seed programs are probably broken)."""
+
+
+def _names_before(program: Program, index: int) -> dict[str, str]:
+    """Kind of each name visible just before statement ``index``."""
+    env = input_kinds()
+    for st, kind in zip(program.statements[:index], infer_kinds(program)):
+        env[st.dst] = kind
+    return env
+
+
+def _fresh_name(program: Program) -> str:
+    used = set(INPUTS) | {st.dst for st in program.statements} | set(program.returns)
+    k = 1
+    while f"t{k}" in used:
+        k += 1
+    return f"t{k}"
+
+
+def random_constant(rng: np.random.Generator) -> float:
+    """Half the time a 'nice' optimizer constant, else 10**U(-4, 1) with 4 significant digits."""
+    if rng.random() < 0.5:
+        return float(NICE_CONSTANTS[rng.integers(len(NICE_CONSTANTS))])
+    x = 10.0 ** rng.uniform(-4.0, 1.0)
+    return float(f"{x:.4g}")
+
+
+def insert_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+    """A random op at a random position; arguments are visible names or fresh constants."""
+    pos = int(rng.integers(len(program.statements) + 1))
+    env = _names_before(program, pos)
+    names = sorted(env)
+    op_names = s.ops or tuple(op.name for op in ops.OPS)
+    op = ops.BY_NAME[op_names[int(rng.integers(len(op_names)))]]
+    args = []
+    for _ in range(op.arity):
+        if rng.random() < s.constant_prob:
+            args.append(random_constant(rng))
+        else:
+            args.append(names[int(rng.integers(len(names)))])
+    if op.arity and all(not isinstance(a, str) for a in args):
+        # an all-constant statement is a constant fold: read a name so it can matter
+        args[int(rng.integers(op.arity))] = names[int(rng.integers(len(names)))]
+    if rng.random() < s.new_name_prob:
+        dst = _fresh_name(program)
+    else:
+        dst = names[int(rng.integers(len(names)))]
+    st = Statement(dst, op.name, tuple(args))
+    stmts = list(program.statements)
+    stmts.insert(pos, st)
+    return program.replace(statements=stmts), f"insert {pos + 1}: {format_statement(st)}"
+
+
+def delete_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+    """Remove a random statement (invalid if a later statement or a return needed its name)."""
+    if not program.statements:
+        raise ProgramError("nothing to delete")
+    pos = int(rng.integers(len(program.statements)))
+    st = program.statements[pos]
+    stmts = list(program.statements)
+    del stmts[pos]
+    return program.replace(statements=stmts), f"delete {pos + 1}: {format_statement(st)}"
+
+
+def modify_argument(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+    """Swap one name argument for another visible name of the same kind, or scale a constant
+    by 2**N(0, 1)."""
+    slots = [(i, j) for i, st in enumerate(program.statements) for j in range(len(st.args))]
+    if not slots:
+        raise ProgramError("no argument to modify")
+    i, j = slots[int(rng.integers(len(slots)))]
+    st = program.statements[i]
+    old = st.args[j]
+    if isinstance(old, str):
+        env = _names_before(program, i)
+        kind = env[old]
+        same = sorted(n for n, k in env.items() if k == kind and n != old)
+        if not same:
+            raise ProgramError(f"no other {kind} name to swap {old!r} for")
+        new = same[int(rng.integers(len(same)))]
+    else:
+        new = float(f"{old * 2.0 ** rng.normal():.4g}")
+        if not math.isfinite(new):
+            raise ProgramError("constant overflow")
+    args = list(st.args)
+    args[j] = new
+    new_st = Statement(st.dst, st.op, tuple(args))
+    stmts = list(program.statements)
+    stmts[i] = new_st
+    detail = f"modify {i + 1}: {format_statement(st)} -> {format_statement(new_st)}"
+    return program.replace(statements=stmts), detail
+
+
+MUTATIONS = {"insert": insert_statement, "delete": delete_statement, "modify": modify_argument}
+
+
+def _draw_kind(rng: np.random.Generator, s: MutationSettings) -> str:
+    weights = np.array([s.insert, s.delete, s.modify], dtype=float)
+    return ("insert", "delete", "modify")[int(rng.choice(3, p=weights / weights.sum()))]
+
+
+def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Child:
+    """A valid child of ``parent``: ``mutations_per_child`` mutations, redrawn until the child
+    parses, passes ``dsl.analyze`` and has at most ``max_length`` statements."""
+    redraws = 0
+    while redraws <= s.max_redraws:
+        program, parts = parent, []
+        try:
+            for _ in range(s.mutations_per_child):
+                program, detail = MUTATIONS[_draw_kind(rng, s)](program, rng, s)
+                parts.append(detail)
+            if len(program.statements) > s.max_length:
+                raise ProgramError(f"longer than {s.max_length} statements")
+            analysis = analyze(program)
+        except ProgramError:
+            redraws += 1
+            continue
+        return Child(program, analysis, "; ".join(parts), redraws)
+    raise MutationFailed(f"no valid child after {s.max_redraws} draws from:\n{parent}")
+
+
+__all__ = [
+    "Child", "MUTATIONS", "MutationFailed", "MutationSettings", "delete_statement", "insert_statement",
+    "modify_argument", "mutate", "random_constant", "SCALAR", "TENSOR",
+]
