@@ -80,11 +80,14 @@ class EvaluatorPool:
         self.spec = spec
         self._by_scale: dict[str, Any] = {}
 
-    def evaluate(self, programs: list[Program], scale: str) -> list:
+    def get(self, scale: str):
         ev = self._by_scale.get(scale)
         if ev is None:
             ev = self._by_scale[scale] = self.spec.build(scale)
-        return list(ev.evaluate(programs))
+        return ev
+
+    def evaluate(self, programs: list[Program], scale: str) -> list:
+        return list(self.get(scale).evaluate(programs))
 
 
 def group_by_scale(jobs: list[Job]) -> dict[str, list[Job]]:

@@ -21,6 +21,10 @@ class LocalBackend:
         self._pending: list[Job] = []
         self.busy_seconds = 0.0  # time spent inside the evaluator (driver overhead = the rest)
 
+    def prepare(self) -> None:
+        """Build the proxy-scale evaluator now, so a bad evaluator config fails before the run."""
+        self.pool.get("proxy")
+
     def submit(self, jobs: list[Job]) -> None:
         self._pending.extend(jobs)
 

@@ -69,21 +69,26 @@ class ToyEvaluator:
 
     def __init__(self, tasks: Sequence[str] | Mapping[str, float] = ("toy",), scale: str = "proxy",
                  seeds: Sequence[int] = (0,), hurdle: float | None = None, cache_dir=None,
-                 steps: int = 30, dim: int = 8, delay_s: float = 0.0):
+                 steps: int = 30, dim: int = 8, delay_s: float = 0.0, slow_op: str | None = None,
+                 slow_s: float = 0.0):
         self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         self.scale, self.seeds, self.hurdle = scale, tuple(seeds), hurdle
         self.steps = steps * SCALE_STEPS[scale]
         self.dim, self.delay_s, self.base_steps = dim, delay_s, steps
+        self.slow_op, self.slow_s = slow_op, slow_s  # programs using slow_op hang (timeout tests)
         self._baseline = {s: _train(library.get("sgd"), s, self.steps, dim) for s in self.seeds}
 
     def config(self) -> dict:
         return {"tasks": self.tasks, "scale": self.scale, "seeds": list(self.seeds), "hurdle": self.hurdle,
-                "steps": self.base_steps, "dim": self.dim, "delay_s": self.delay_s}
+                "steps": self.base_steps, "dim": self.dim, "delay_s": self.delay_s,
+                "slow_op": self.slow_op, "slow_s": self.slow_s}
 
     def evaluate_one(self, program: Program) -> ToyResult:
         t0 = time.perf_counter()
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.slow_op and any(st.op == self.slow_op for st in program.statements):
+            time.sleep(self.slow_s)
         results, reason = [], None
         for name in self.tasks:
             for seed in self.seeds:

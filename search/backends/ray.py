@@ -1,0 +1,208 @@
+"""The Ray backend: evaluator actors kept warm, a ``ray.wait`` steady-state loop.
+
+Each actor builds its evaluators once (one per scale) so compiled tasks stay warm between
+calls. The backend queues jobs, keeps up to ``calls_per_worker`` calls of ``programs_per_call``
+programs on every actor (the next call is already waiting when one ends), and hands back
+whatever has finished. Fault handling:
+
+* an actor that dies (``RayActorError``) is replaced and all its queued work resubmitted, up to
+  ``max_retries`` times per program, then the program scores ``Failed("worker died")``;
+* a call running past ``timeout_s`` per program (plus ``startup_timeout_s`` on a cold actor) gets
+  its actor killed and replaced; a multi-program call is split and retried program by program,
+  a single program that times out scores ``Failed("timeout")``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError, WorkerCrashedError
+
+from search.backends.base import EvaluatorPool, EvaluatorSpec, Failed, Job
+
+
+@ray.remote
+class EvaluatorActor:
+    """Holds warm evaluators; ``evaluate`` scores a list of programs at one scale."""
+
+    def __init__(self, spec: EvaluatorSpec):
+        self.pool = EvaluatorPool(spec)
+
+    def evaluate(self, programs, scale: str) -> list:
+        return self.pool.evaluate(list(programs), scale)
+
+    def pid(self) -> int:
+        import os
+
+        return os.getpid()
+
+
+@dataclass
+class _Call:
+    slot: int
+    jobs: list[Job]
+    submitted: float
+
+
+@dataclass
+class _Slot:
+    actor: Any
+    calls: deque = field(default_factory=deque)  # refs in submission order (actors run them in order)
+    head_started: float = 0.0
+    warm: bool = False
+    generation: int = 0
+
+
+class RayBackend:
+    def __init__(self, spec: EvaluatorSpec, settings, programs_per_call: int = 4):
+        self.spec, self.s, self.per_call = spec, settings, programs_per_call
+        self.owns_ray = False
+        if not ray.is_initialized():
+            if settings.address:
+                ray.init(address=settings.address, include_dashboard=False)
+            else:
+                cpus = max(1, int(round(settings.workers * settings.cpus_per_worker)))
+                ray.init(num_cpus=cpus, include_dashboard=False)
+            self.owns_ray = True
+        self.slots = [_Slot(self._new_actor()) for _ in range(settings.workers)]
+        self.capacity = settings.workers * settings.calls_per_worker * programs_per_call
+        self.queue: deque[Job] = deque()
+        self.solo: set[int] = set()  # job keys to send alone (their batch timed out)
+        self.calls: dict[Any, _Call] = {}
+        self.restarts = 0
+        self.timeouts = 0
+
+    def _new_actor(self):
+        return EvaluatorActor.options(num_cpus=self.s.cpus_per_worker, max_restarts=0).remote(self.spec)
+
+    # --- Backend protocol ----------------------------------------------------------------------
+
+    def submit(self, jobs: list[Job]) -> None:
+        self.queue.extend(jobs)
+        self._dispatch()
+
+    def in_flight(self) -> int:
+        return len(self.queue) + sum(len(c.jobs) for c in self.calls.values())
+
+    def wait(self, timeout: float | None = None) -> list[tuple[Job, Any]]:
+        self._dispatch()
+        out: list[tuple[Job, Any]] = []
+        if self.calls:
+            refs = list(self.calls)
+            ready, _ = ray.wait(refs, num_returns=1, timeout=self._wait_budget(timeout))
+            if ready:
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+            for ref in ready:
+                if ref in self.calls:
+                    out.extend(self._finish(ref))
+        out.extend(self._check_timeouts())
+        self._dispatch()
+        return out
+
+    def close(self) -> None:
+        for slot in self.slots:
+            try:
+                ray.kill(slot.actor)
+            except Exception:  # noqa: BLE001 - already gone
+                pass
+        self.calls.clear()
+        self.queue.clear()
+        if self.owns_ray:
+            ray.shutdown()
+
+    # --- internals -----------------------------------------------------------------------------
+
+    def _wait_budget(self, timeout: float | None) -> float | None:
+        now = time.monotonic()
+        nearest = min((self._deadline(s) - now for s in self.slots if s.calls), default=None)
+        if nearest is None:
+            return timeout
+        nearest = max(0.0, nearest)
+        return nearest if timeout is None else min(timeout, nearest)
+
+    def _deadline(self, slot: _Slot) -> float:
+        call = self.calls[slot.calls[0]]
+        limit = self.s.timeout_s * len(call.jobs) + (0.0 if slot.warm else self.s.startup_timeout_s)
+        return slot.head_started + limit
+
+    def _dispatch(self) -> None:
+        now = time.monotonic()
+        for i, slot in enumerate(self.slots):
+            while self.queue and len(slot.calls) < self.s.calls_per_worker:
+                first = self.queue.popleft()
+                jobs = [first]
+                if first.key not in self.solo:
+                    rest = deque()
+                    while self.queue and len(jobs) < self.per_call:
+                        j = self.queue.popleft()
+                        (jobs if j.scale == first.scale and j.key not in self.solo else rest).append(j)
+                    self.queue.extendleft(reversed(rest))
+                ref = slot.actor.evaluate.remote([j.program for j in jobs], first.scale)
+                if not slot.calls:
+                    slot.head_started = now
+                slot.calls.append(ref)
+                self.calls[ref] = _Call(i, jobs, now)
+
+    def _finish(self, ref) -> list[tuple[Job, Any]]:
+        call = self.calls[ref]
+        slot = self.slots[call.slot]
+        try:
+            results = ray.get(ref, timeout=0)
+        except (RayActorError, WorkerCrashedError):
+            return self._replace(call.slot, reason="worker died")
+        except GetTimeoutError:  # pragma: no cover - ready refs do not time out
+            return []
+        except RayTaskError as exc:
+            results = [Failed(f"evaluator error: {type(exc.cause).__name__}: {exc.cause}")] * len(call.jobs)
+        del self.calls[ref]
+        if ref in slot.calls:
+            slot.calls.remove(ref)
+        slot.head_started = time.monotonic()
+        slot.warm = True
+        return list(zip(call.jobs, results))
+
+    def _replace(self, index: int, reason: str, culprit=None) -> list[tuple[Job, Any]]:
+        """Kill and replace the actor; requeue its work. ``culprit``: the call that timed out."""
+        slot = self.slots[index]
+        try:
+            ray.kill(slot.actor, no_restart=True)
+        except Exception:  # noqa: BLE001 - already dead
+            pass
+        self.restarts += 1
+        failed: list[tuple[Job, Any]] = []
+        requeue: list[Job] = []
+        for ref in list(slot.calls):
+            call = self.calls.pop(ref, None)
+            if call is None:
+                continue
+            for job in call.jobs:
+                if ref == culprit:
+                    if len(call.jobs) == 1:
+                        failed.append((job, Failed("timeout", self.s.timeout_s)))
+                    else:
+                        self.solo.add(job.key)
+                        requeue.append(job)
+                elif reason == "worker died" and job.attempts >= self.s.max_retries:
+                    failed.append((job, Failed("worker died")))
+                else:
+                    requeue.append(replace(job, attempts=job.attempts + (reason == "worker died")))
+        self.slots[index] = _Slot(self._new_actor(), generation=slot.generation + 1)
+        self.queue.extendleft(reversed(requeue))
+        return failed
+
+    def _check_timeouts(self) -> list[tuple[Job, Any]]:
+        out = []
+        now = time.monotonic()
+        for i, slot in enumerate(self.slots):
+            if slot.calls and now > self._deadline(slot):
+                self.timeouts += 1
+                out.extend(self._replace(i, reason="timeout", culprit=slot.calls[0]))
+        return out
+
+    def actor_handles(self) -> list:
+        """The live actors (tests kill one to check recovery)."""
+        return [s.actor for s in self.slots]

@@ -1,0 +1,50 @@
+"""Continue a search from its run directory (config.yaml, checkpoint, evaluations log).
+
+Children made after the last checkpoint are derived again and take their results from the log,
+so nothing already evaluated is evaluated twice; on the local backend the finished log is the
+same as that of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import sys
+
+NAME = "resume"
+HELP = "continue a search from its run directory"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run_dir", metavar="DIR", help="a run directory made by `optsearch run`")
+    parser.add_argument("--no-progress", action="store_true", help="plain log lines instead of a live display")
+
+
+def run(args) -> int:
+    from search import config
+    from search.backends import make_backend
+    from search.commands.common import fail
+    from search.commands.run_cmd import execute
+    from search.engine import Search
+    from search.rundir import RunDir, RunDirError
+
+    try:
+        rundir = RunDir.open(args.run_dir)
+        cfg = config.from_dict(config.read_yaml(rundir.config_path))
+        rundir.read_checkpoint()  # fail on a damaged checkpoint before starting anything
+    except config.ConfigError as exc:
+        return fail(f"{args.run_dir}/config.yaml: {exc}")
+    except RunDirError as exc:
+        return fail(str(exc))
+    backend = make_backend(cfg)
+    search = Search(cfg, rundir, backend)
+    try:
+        search.resume()
+    except (RunDirError, RuntimeError, KeyError) as exc:
+        backend.close()
+        return fail(f"{args.run_dir}: cannot resume: {exc}")
+    if search.torn_row:
+        print("note: the last log row was cut by the interruption and was removed", file=sys.stderr)
+    if search.finished:
+        print(f"{args.run_dir}: this run already finished", file=sys.stderr)
+    print(f"resuming {rundir.path}: {search.rows} logged rows, {len(search.tail)} to replay", file=sys.stderr)
+    live = cfg.run.progress and not args.no_progress and sys.stdout.isatty()
+    return execute(search, f"optsearch resume {cfg.name} ({cfg.backend})", live)
