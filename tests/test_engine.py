@@ -1,0 +1,325 @@
+"""Aging evolution, the cache, restarts, the funnel, determinism and resume (local backend)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from dsl import analyze, library
+from search import config
+from search.backends import LocalBackend, make_backend
+from search.backends.base import EvaluatorSpec
+from search.engine import Evolution, Individual, Proposal, Search, SearchSettings
+from search.mutate import MutationSettings
+from search.rundir import CheckpointError, RunDir
+
+TOY = "search.backends.toy:ToyEvaluator"
+TIMING = ("seconds", "time")
+
+
+def toy_config(**over) -> config.Config:
+    data = {"name": "t", "seed": 3, "programs_per_call": 4,
+            "search": {"population": 12, "tournament": 3, "max_evaluations": 60},
+            "evaluator": {"factory": TOY, "tasks": {"toy": 1.0}, "overrides": {"steps": 10, "dim": 4}},
+            "funnel": {"top_k": 3, "every": 25, "scales": ["x10", "x100"]},
+            "run": {"checkpoint_every": 10, "checkpoint_every_s": 1000}}
+    for key, value in over.items():
+        node = data
+        *path, last = key.split("__")
+        for p in path:
+            node = node.setdefault(p, {})
+        node[last] = value
+    return config.from_dict(data)
+
+
+def new_search(tmp_path, cfg, name="r") -> Search:
+    rd = RunDir.create(tmp_path / name, config.dump(cfg))
+    return Search(cfg, rd, make_backend(cfg))
+
+
+def log_rows(path, drop=TIMING) -> list[dict]:
+    rows = [json.loads(line) for line in (path / "evaluations.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in r.items() if k not in drop} for r in rows]
+
+
+# --- the algorithm -----------------------------------------------------------------------------
+
+def evolution(pop=5, tour=5, **kw) -> Evolution:
+    return Evolution(SearchSettings(pop, tour, **kw), MutationSettings(), seed=0)
+
+
+def individual(i, fitness) -> Individual:
+    p = library.get("adamw")
+    return Individual(i, p, analyze(p).fingerprint, fitness)
+
+
+def test_tournament_returns_the_fittest_of_its_sample():
+    evo = evolution(pop=6, tour=6)
+    evo.population.extend(individual(i, f) for i, f in enumerate([0.1, 0.9, 0.3, -1.0, 0.5, 0.2]))
+    assert all(evo.tournament().id == 1 for _ in range(20))
+    evo.settings = SearchSettings(6, 2)
+    winners = {evo.tournament().id for _ in range(200)}
+    assert 3 not in winners  # the worst member can never win a tournament of 2
+    assert len(winners) >= 4  # small tournaments let weaker members win sometimes
+
+
+def test_aging_retires_the_oldest_even_if_it_is_the_best():
+    evo = evolution(pop=3, tour=3)
+    evo.population.extend([individual(0, 10.0), individual(1, 0.0), individual(2, 0.0)])
+    p = library.get("sgd")
+    evo.tell(Proposal(3, 1, p, analyze(p).fingerprint, "insert"), -1.0, {}, None, cached=False)
+    assert [i.id for i in evo.population] == [1, 2, 3]
+    assert 0 not in {i.id for i in evo.population}
+
+
+def test_cache_hit_reuses_the_fitness_without_evaluation(tmp_path):
+    s = new_search(tmp_path, toy_config())
+    s.run()
+    rows = log_rows(tmp_path / "r")
+    evaluated = [r for r in rows if not r["cached"]]
+    cached = [r for r in rows if r["cached"]]
+    assert cached, "a short run already rediscovers programs"
+    fps = [r["fingerprint"] for r in evaluated]
+    assert len(fps) == len(set(fps)), "no fingerprint is evaluated twice"
+    by_fp = {r["fingerprint"]: r["fitness"] for r in evaluated}
+    assert all(r["fitness"] == by_fp[r["fingerprint"]] for r in cached)
+    assert len(evaluated) == s.evo.counters["evaluations"] == 60
+    st = s.stats()
+    assert st.cache_hit_rate == pytest.approx(s.evo.counters["cache_hits"] / s.evo.counters["proposals"])
+    assert 0 < st.redundant_ratio < 1
+
+
+def test_children_descend_from_population_members(tmp_path):
+    s = new_search(tmp_path, toy_config())
+    s.run()
+    rows = log_rows(tmp_path / "r")
+    ids = {r["id"] for r in rows}
+    assert rows[0]["mutation"] == "seed" and rows[0]["parent"] is None
+    for r in rows[1:]:
+        assert r["parent"] in ids and r["parent"] < r["id"]
+        assert r["mutation"].split(" ")[0] in ("insert", "delete", "modify")
+    assert max(r["fitness"] for r in rows) > rows[0]["fitness"]  # the toy task rewards search
+
+
+def test_restart_refills_population_with_the_best():
+    evo = evolution(pop=4, tour=2, restart_every=10, restart_from="best")
+    evo.population.extend([individual(0, 1.0), individual(1, 5.0), individual(2, 0.0), individual(3, 2.0)])
+    evo.best = evo.population[1]
+    evo.restart()
+    assert [i.id for i in evo.population] == [1, 1, 1, 1]
+    evo.seed_individuals = [individual(9, -1.0)]
+    evo.settings = SearchSettings(4, 2, 10, "both")
+    evo.restart()
+    assert [i.id for i in evo.population] == [1, 9, 1, 9]
+    assert evo.counters["restarts"] == 2
+
+
+def test_restarts_happen_during_a_run(tmp_path):
+    s = new_search(tmp_path, toy_config(search__restart_every=20, search__restart_from="seeds"))
+    s.run()
+    assert s.evo.counters["restarts"] == 3  # after 20, 40 and 60 evaluations
+
+
+# --- funnel ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _T:
+    task: str
+    fitness: float
+
+
+@dataclass(frozen=True)
+class _R:
+    fitness: float
+    tasks: tuple
+    seconds: float = 0.0
+    reason: str | None = None
+
+
+class ScaleEvaluator:
+    """Fitness = statement count at proxy; at x10 only programs of even length beat AdamW."""
+
+    def __init__(self, scale="proxy", **kw):
+        self.scale = scale
+
+    def evaluate(self, programs):
+        out = []
+        for p in programs:
+            n = float(len(p.statements))
+            f = {"proxy": n, "x10": (1.0 if len(p.statements) % 2 == 0 else -1.0) * n, "x100": 100 + n}[self.scale]
+            out.append(_R(f, (_T("a", f),)))
+        return out
+
+
+def test_funnel_rescores_top_k_distinct_and_promotes_winners(tmp_path, monkeypatch):
+    import sys
+    import types
+
+    mod = types.ModuleType("fake_funnel_eval")
+    mod.ScaleEvaluator = ScaleEvaluator
+    monkeypatch.setitem(sys.modules, "fake_funnel_eval", mod)
+    cfg = toy_config(evaluator__factory="fake_funnel_eval:ScaleEvaluator", funnel__every=0, funnel__top_k=4,
+                     search__max_evaluations=40)
+    s = new_search(tmp_path, cfg)
+    summary = s.run()
+    rows = [json.loads(x) for x in (tmp_path / "r" / "funnel.jsonl").read_text().splitlines()]
+    evals = [r for r in rows if r["kind"] == "eval"]
+    x10 = [r for r in evals if r["scale"] == "x10"]
+    x100 = [r for r in evals if r["scale"] == "x100"]
+    assert len(x10) == 4 and len({r["fingerprint"] for r in x10}) == 4
+    top = sorted((e for e in s.evo.cache.values()), key=lambda e: (-e.fitness, e.id))[:4]
+    assert {r["fingerprint"] for r in x10} == {e.fingerprint for e in top}
+    assert {r["fingerprint"] for r in x100} == {r["fingerprint"] for r in x10 if r["fitness"] > 0}
+    rnd = [r for r in rows if r["kind"] == "round"]
+    assert len(rnd) == 1 and rnd[0]["evaluations"] == 40 and "proxy_best" in rnd[0]
+    ans = summary["answer"]
+    if x100:
+        assert ans["scale"] == "x100" and ans["fitness"] == max(r["fitness"] for r in x100)
+    else:
+        assert ans["scale"] == "x10"
+
+
+def test_periodic_funnel_records_meta_validation_against_evaluations(tmp_path):
+    s = new_search(tmp_path, toy_config())
+    summary = s.run()
+    curve = summary["meta_validation"]
+    assert [p["evaluations"] for p in curve] == sorted(p["evaluations"] for p in curve)
+    assert len(curve) >= 3  # every 25 evaluations plus the final round
+    assert all("x10" in p["proxy_best"] for p in curve)
+    assert (tmp_path / "r" / "best.train").read_text().startswith("# optsearch run")
+
+
+# --- determinism and resume --------------------------------------------------------------------
+
+def test_same_seed_same_log_and_other_seed_differs(tmp_path):
+    new_search(tmp_path, toy_config(), "a").run()
+    new_search(tmp_path, toy_config(), "b").run()
+    new_search(tmp_path, toy_config(seed=4), "c").run()
+    assert log_rows(tmp_path / "a") == log_rows(tmp_path / "b")
+    assert log_rows(tmp_path / "a") != log_rows(tmp_path / "c")
+
+
+def resume(tmp_path, name) -> Search:
+    cfg = config.from_dict(config.read_yaml(tmp_path / name / "config.yaml"))
+    s = Search(cfg, RunDir.open(tmp_path / name), make_backend(cfg))
+    s.resume()
+    return s
+
+
+def test_interrupted_then_resumed_run_writes_the_same_log(tmp_path):
+    new_search(tmp_path, toy_config(), "full").run()
+    s = new_search(tmp_path, toy_config(), "cut")
+    calls = {"n": 0}
+
+    def stop():
+        calls["n"] += 1
+        return calls["n"] > 9  # Ctrl-C in the middle of the search
+
+    first = s.run(stop=stop)
+    assert first["interrupted"] and not first["finished"]
+    assert 0 < first["evaluations"] < 60
+    assert not (tmp_path / "cut" / "summary.json").exists()
+    s2 = resume(tmp_path, "cut")
+    assert s2.evo.counters["evaluations"] == first["evaluations"]
+    s2.run()
+    assert log_rows(tmp_path / "cut") == log_rows(tmp_path / "full")
+    f1 = (tmp_path / "full" / "funnel.jsonl").read_text().splitlines()
+    f2 = (tmp_path / "cut" / "funnel.jsonl").read_text().splitlines()
+    strip = lambda lines: [{k: v for k, v in json.loads(x).items() if k not in TIMING} for x in lines]
+    assert strip(f1) == strip(f2)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_killed_run_loses_nothing_already_logged_and_resumes_identically(tmp_path):
+    """A crash long after the last checkpoint: the logged rows are replayed, not re-evaluated."""
+    new_search(tmp_path, toy_config(run__checkpoint_every=1000), "full").run()
+    s = new_search(tmp_path, toy_config(run__checkpoint_every=1000), "kill")
+    seen = {"n": 0}
+
+    def crash(stats):
+        seen["n"] += 1
+        if seen["n"] == 12:
+            raise Crash
+
+    s.on_progress = crash
+    with pytest.raises(Crash):
+        s.run()
+    logged = log_rows(tmp_path / "kill")
+    assert len(logged) > 20  # rows written before the crash are on disk
+    state = RunDir.open(tmp_path / "kill").read_checkpoint()
+    assert state is None or state["rows"] < len(logged)
+    # a torn final line, as a kill during a write leaves it
+    with open(tmp_path / "kill" / "evaluations.jsonl", "a") as fh:
+        fh.write('{"id": 99999, "par')
+    s2 = resume(tmp_path, "kill")
+    assert s2.torn_row
+    backend = s2.backend
+    assert isinstance(backend, LocalBackend)
+    evaluated = {"n": 0}
+    real = backend.pool.evaluate
+
+    def counting(programs, scale):
+        evaluated["n"] += len(programs) if scale == "proxy" else 0
+        return real(programs, scale)
+
+    backend.pool.evaluate = counting
+    s2.run()
+    assert log_rows(tmp_path / "kill") == log_rows(tmp_path / "full")
+    already = sum(1 for r in logged if not r["cached"])
+    assert evaluated["n"] == 60 - already  # nothing logged was evaluated again
+
+
+def test_corrupt_checkpoint_is_reported_and_left_untouched(tmp_path):
+    s = new_search(tmp_path, toy_config(search__max_evaluations=10), "r")
+    s.run()
+    ck = tmp_path / "r" / "checkpoint.json"
+    data = ck.read_bytes()
+    ck.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        resume(tmp_path, "r")
+    assert ck.read_bytes() == data[: len(data) // 2]
+    tampered = json.loads(data)
+    tampered["state"]["rows"] += 1
+    ck.write_text(json.dumps(tampered))
+    with pytest.raises(CheckpointError, match="checksum"):
+        resume(tmp_path, "r")
+
+
+def test_local_backend_returns_results_in_submission_order():
+    spec = EvaluatorSpec({"tasks": {"toy": 1.0}, "steps": 5}, TOY)
+    b = LocalBackend(spec, programs_per_call=2)
+    from search.backends.base import Job
+
+    progs = [library.get(n) for n in ("sgd", "adamw", "lion", "momentum", "signum")]
+    b.submit([Job(i, p) for i, p in enumerate(progs)])
+    out = b.wait()
+    assert [j.key for j, _ in out] == [0, 1, 2, 3, 4]
+    assert out[0][1].fitness == pytest.approx(0.0)  # the toy baseline is SGD itself
+    assert b.in_flight() == 0
+
+
+def test_resume_keeps_rng_state():
+    evo = evolution(pop=4, tour=2)
+    evo.seed_individuals = [individual(0, 0.0)]
+    evo.fill()
+    for _ in range(5):
+        evo.propose()
+    state = json.loads(json.dumps(evo.state_dict()))
+    nxt = [evo.propose().program for _ in range(5)]
+    other = evolution(pop=4, tour=2)
+    other.load_state_dict(state)
+    assert [other.propose().program for _ in range(5)] == nxt
+
+
+def test_copy_of_run_dir_resumes(tmp_path):
+    s = new_search(tmp_path, toy_config(search__max_evaluations=12), "r")
+    s.run(stop=lambda: s.evo.counters["evaluations"] >= 5)
+    shutil.copytree(tmp_path / "r", tmp_path / "copy")
+    s2 = resume(tmp_path, "copy")
+    assert s2.run()["evaluations"] == 12
