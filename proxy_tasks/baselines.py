@@ -1,0 +1,52 @@
+"""AdamW baselines (optax, bias-corrected), computed once per task/scale/seed/settings, cached on disk.
+
+The cache is a directory of small JSON files keyed by a digest of the task's full settings, so a
+changed setting never reads a stale baseline. Default directory: ``$OPTSEARCH_CACHE/baselines``
+or ``~/.cache/optsearch/baselines``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from proxy_tasks import training
+from proxy_tasks.task import Task
+
+_RUNS: dict[str, object] = {}
+
+
+def default_cache_dir() -> Path:
+    root = os.environ.get("OPTSEARCH_CACHE")
+    return Path(root) / "baselines" if root else Path.home() / ".cache" / "optsearch" / "baselines"
+
+
+def _path(cache_dir: Path, task: Task, seed: int, which: str) -> Path:
+    digest = hashlib.blake2b(task.key.encode(), digest_size=8).hexdigest()
+    return cache_dir / f"{which}-{task.name}-{task.scale}-seed{seed}-{digest}.json"
+
+
+def curve(task: Task, seed: int, cache_dir: str | os.PathLike | None = None, which: str = "adamw") -> np.ndarray:
+    """The validation curve of the ``which`` baseline ("adamw" or "lion"), from cache or computed."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = _path(cache, task, seed, which)
+    if path.exists():
+        try:
+            return np.asarray(json.loads(path.read_text())["curve"], np.float64)
+        except (ValueError, KeyError):
+            pass  # a torn write from a killed process: recompute
+    key = f"{which}:{task.key}"
+    if key not in _RUNS:
+        tx = training.adamw(task) if which == "adamw" else training.lion(task)
+        _RUNS[key] = training.make_optax_run(task, tx)
+    values = np.asarray(_RUNS[key](seed), np.float64)  # type: ignore[operator]
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"task": task.name, "scale": task.scale, "seed": seed, "which": which,
+                               "settings": dict(task.settings), "curve": values.tolist()}))
+    os.replace(tmp, path)
+    return values

@@ -1,0 +1,270 @@
+"""The evaluator: scores optimizer programs on proxy tasks against cached AdamW baselines.
+
+Programs are pruned, encoded as arrays and run by one compiled interpreter per (task, scale,
+length bucket), so scoring a new program never compiles anything once the evaluator is warm. A
+bad program (NaN, overflow, loss blow-up, malformed) gets ``WORST_FITNESS`` and a reason; the
+evaluator never raises for one. Where vmap pays (measured on the first batch of each task), a
+batch of programs runs at once.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dsl import analyze, prune
+from dsl.program import Program, ProgramError
+from proxy_tasks import baselines, interpreter, registry
+from proxy_tasks.task import Task
+from proxy_tasks.training import ProgramRunner
+
+WORST_FITNESS: float = -100.0
+DEFAULT_TASKS: dict[str, float] = {"quadratic": 0.25, "logreg": 0.5, "mlp": 1.0, "char_lm": 1.0, "vit": 1.0}
+"""Name -> weight. The LM and ViT carry the signal for sign-momentum (see docs/proxy_tasks.md)."""
+CURVE_POINTS = 10
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task: str
+    scale: str
+    seed: int
+    loss: float
+    baseline_loss: float
+    fitness: float
+    curve: tuple[float, ...]
+    diverged: bool
+    reason: str | None
+    steps: int
+    seconds: float
+
+    def to_json(self) -> dict:
+        return {"task": self.task, "scale": self.scale, "seed": self.seed, "loss": _num(self.loss),
+                "baseline_loss": _num(self.baseline_loss), "fitness": self.fitness,
+                "curve": [_num(x) for x in self.curve], "diverged": self.diverged, "reason": self.reason,
+                "steps": self.steps, "seconds": self.seconds}
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    fitness: float
+    tasks: tuple[TaskResult, ...]
+    seconds: float
+    reason: str | None
+
+    def to_json(self) -> dict:
+        return {"fitness": self.fitness, "tasks": [t.to_json() for t in self.tasks],
+                "seconds": self.seconds, "reason": self.reason}
+
+
+def _num(x: float) -> float | str:
+    """JSON-safe number: non-finite values become strings ("nan", "inf")."""
+    return x if math.isfinite(x) else str(x)
+
+
+def judge(curve: np.ndarray, blowup: float) -> str | None:
+    """Why a run counts as diverged (None if it does not): NaN/Inf, or a loss blow-up."""
+    bad = np.flatnonzero(~np.isfinite(curve))
+    if bad.size:
+        return f"non-finite validation loss ({curve[bad[0]]}) at curve point {bad[0]}"
+    worst = int(np.argmax(curve))
+    if curve[worst] > blowup * curve[0]:
+        return f"loss blew up to {curve[worst]:.4g} (> {blowup:g} x initial {curve[0]:.4g}) at curve point {worst}"
+    return None
+
+
+def fitness_of(loss: float, baseline_loss: float) -> float:
+    """log(baseline / loss), > 0 beats AdamW; never below WORST_FITNESS."""
+    if not (math.isfinite(loss) and loss > 0):
+        return WORST_FITNESS
+    return max(WORST_FITNESS, math.log(baseline_loss / loss))
+
+
+class Evaluator:
+    """Scores programs on proxy tasks; keeps its compiled functions warm between calls.
+
+    ``tasks``: names or name -> weight. ``hurdle``: minimum fitness (against the baseline's curve at
+    the same point) that a run must reach after ``hurdle_fraction`` of its steps, else it stops
+    there. ``batching``: "auto" (measure), True or False. ``task_overrides``: settings for every
+    task that has them (``steps=40``), or per task (``mlp={"steps": 100}``).
+    """
+
+    def __init__(self, tasks: Sequence[str] | Mapping[str, float] = DEFAULT_TASKS, scale: str = "proxy",
+                 seeds: Sequence[int] = (0,), hurdle: float | None = None,
+                 cache_dir: str | os.PathLike | None = None, hurdle_fraction: float = 0.3,
+                 batching: str | bool = "auto", batch_size: int = 8, **task_overrides: Any):
+        self.weights = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
+        if not self.weights:
+            raise ValueError("no tasks given")
+        self.scale, self.seeds = scale, tuple(int(s) for s in seeds)
+        self.hurdle, self.hurdle_fraction = hurdle, float(hurdle_fraction)
+        self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.batching, self.batch_size = batching, int(batch_size)
+        self.task_overrides = dict(task_overrides)
+        self.tasks: dict[str, Task] = {}
+        shared = {k: v for k, v in task_overrides.items() if k not in registry.TASKS}
+        used: set[str] = set()
+        for name in self.weights:
+            known = set(registry.settings(name, scale))
+            own = {k: v for k, v in shared.items() if k in known}
+            used |= set(own)
+            own.update(task_overrides.get(name, {}) if name in task_overrides else {})
+            self.tasks[name] = registry.get_task(name, scale, **own)
+        unused = set(shared) - used
+        if unused:
+            raise KeyError(f"override(s) {', '.join(sorted(unused))} match no selected task's settings")
+        self._runners: dict[tuple[str, int], ProgramRunner] = {}
+        self._batch_pays: dict[tuple[str, int], bool] = {}
+
+    def config(self) -> dict:
+        """JSON-able keyword arguments: ``Evaluator(**config())`` rebuilds an equivalent evaluator."""
+        return {"tasks": dict(self.weights), "scale": self.scale, "seeds": list(self.seeds),
+                "hurdle": self.hurdle, "cache_dir": self.cache_dir, "hurdle_fraction": self.hurdle_fraction,
+                "batching": self.batching, "batch_size": self.batch_size, **self.task_overrides}
+
+    # --- public -------------------------------------------------------------------------------
+
+    def evaluate_one(self, program: Program) -> EvalResult:
+        return self.evaluate([program])[0]
+
+    def evaluate(self, programs: Sequence[Program]) -> list[EvalResult]:
+        """One result per program, in order; never raises for a bad program."""
+        start = time.perf_counter()
+        encoded: list[interpreter.Encoded | None] = []
+        errors: list[str | None] = []
+        for p in programs:
+            try:
+                analyze(p)
+                encoded.append(interpreter.encode(prune(p)))
+                errors.append(None)
+            except ProgramError as exc:
+                encoded.append(None)
+                errors.append(f"invalid program: {exc}")
+        per_prog: list[list[TaskResult]] = [[] for _ in programs]
+        for name, task in self.tasks.items():
+            by_bucket: dict[int, list[int]] = {}
+            for i, e in enumerate(encoded):
+                if e is not None:
+                    by_bucket.setdefault(e.bucket, []).append(i)
+            for bucket, idx in by_bucket.items():
+                for i, res in zip(idx, self._run_task(task, bucket, [encoded[i] for i in idx])):  # type: ignore[misc]
+                    per_prog[i].extend(res)
+        out = []
+        for i in range(len(programs)):
+            if errors[i] is not None:
+                out.append(EvalResult(WORST_FITNESS, (), 0.0, errors[i]))
+                continue
+            results = tuple(per_prog[i])
+            total = sum(self.weights.values())
+            fit = sum(self.weights[r.task] * r.fitness for r in results) / (total * len(self.seeds))
+            reason = next((f"{r.task}: {r.reason}" for r in results if r.reason), None)
+            out.append(EvalResult(fit, results, sum(r.seconds for r in results), reason))
+        if len(out) == 1 and out[0].seconds == 0.0:
+            out[0] = EvalResult(out[0].fitness, out[0].tasks, time.perf_counter() - start, out[0].reason)
+        return out
+
+    def baseline(self, task: str, seed: int, which: str = "adamw") -> np.ndarray:
+        """The cached validation curve of the AdamW (or Lion) baseline."""
+        return baselines.curve(self.tasks[task], seed, self.cache_dir, which)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _runner(self, task: Task, bucket: int) -> ProgramRunner:
+        key = (task.name, bucket)
+        if key not in self._runners:
+            self._runners[key] = ProgramRunner(task, bucket)
+        return self._runners[key]
+
+    def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded]) -> list[list[TaskResult]]:
+        runner = self._runner(task, bucket)
+        jobs = [(j, seed) for j in range(len(encs)) for seed in self.seeds]
+        results: list[list[TaskResult]] = [[] for _ in encs]
+        use_batch = self._use_batching(task, bucket, runner, encs, jobs)
+        if use_batch:
+            for lo in range(0, len(jobs), self.batch_size):
+                group = jobs[lo: lo + self.batch_size]
+                for (j, seed), res in zip(group, self._run_batch(task, runner, encs, group)):
+                    results[j].append(res)
+        else:
+            for j, seed in jobs:
+                results[j].append(self._run_single(task, runner, encs[j], seed))
+        return results
+
+    def _use_batching(self, task, bucket, runner, encs, jobs) -> bool:
+        if self.batching is not True and self.batching is not False and self.batching != "auto":
+            raise ValueError(f"batching must be 'auto', True or False, not {self.batching!r}")
+        if self.batching is not True and (self.batching is False or len(jobs) < 2 or self.hurdle is not None):
+            return False
+        if self.batching is True:
+            return True
+        key = (task.name, bucket)
+        if key not in self._batch_pays:
+            self._batch_pays[key] = measure_batching(runner, encs[0], self.batch_size)
+        return self._batch_pays[key]
+
+    def _finish(self, task: Task, seed: int, curve: np.ndarray, steps: int, seconds: float,
+                hurdle_reason: str | None = None) -> TaskResult:
+        base = self.baseline(task.name, seed)
+        reason = judge(curve, float(task.settings["blowup"]))
+        loss = float(curve[-1])
+        if reason is not None:
+            fit = WORST_FITNESS
+        elif hurdle_reason is not None:
+            fit = min(fitness_of(loss, float(base[len(curve) - 1])), self.hurdle)  # type: ignore[type-var]
+            reason = hurdle_reason
+        else:
+            fit = fitness_of(loss, float(base[-1]))
+        sub = tuple(float(x) for x in curve[:: max(1, (len(curve) - 1) // CURVE_POINTS)])
+        return TaskResult(task.name, task.scale, seed, loss, float(base[-1]), fit, sub,
+                          reason is not None and hurdle_reason is None, reason, steps, seconds)
+
+    def _run_single(self, task: Task, runner: ProgramRunner, enc, seed: int) -> TaskResult:
+        t0 = time.perf_counter()
+        arrays = enc.arrays()
+        if self.hurdle is None:
+            curve = runner.run(arrays, seed)
+            return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0)
+        cut = min(task.points, max(1, int(round(self.hurdle_fraction * task.points))))
+        state, l0 = runner.init(arrays, seed)
+        state, first = runner.advance(state, arrays, 0, cut)
+        curve = np.concatenate([[float(l0)], np.asarray(first)])
+        base = self.baseline(task.name, seed)
+        partial = fitness_of(float(curve[-1]), float(base[cut]))
+        if cut < task.points and judge(curve, float(task.settings["blowup"])) is None and partial < self.hurdle:
+            why = (f"hurdle: fitness {partial:.3g} < {self.hurdle:g} after {cut * task.chunk} of "
+                   f"{task.steps} steps")
+            return self._finish(task, seed, curve, cut * task.chunk, time.perf_counter() - t0, why)
+        if cut < task.points:
+            _, rest = runner.advance(state, arrays, cut, task.points - cut)
+            curve = np.concatenate([curve, np.asarray(rest)])
+        return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0)
+
+    def _run_batch(self, task: Task, runner: ProgramRunner, encs, group) -> list[TaskResult]:
+        t0 = time.perf_counter()
+        arrays = interpreter.stack([encs[j] for j, _ in group] + [encs[group[0][0]]] * (self.batch_size - len(group)))
+        seeds = np.asarray([s for _, s in group] + [group[0][1]] * (self.batch_size - len(group)), np.int32)
+        curves = runner.run_batched(arrays, seeds)
+        each = (time.perf_counter() - t0) / len(group)
+        return [self._finish(task, seed, curves[k], task.steps, each) for k, (_, seed) in enumerate(group)]
+
+
+def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size: int) -> bool:
+    """Does a vmapped batch beat one-at-a-time here? Times both once, warm (compiles both first)."""
+    arrays = enc.arrays()
+    batch = interpreter.stack([enc] * batch_size)
+    seeds = np.zeros(batch_size, np.int32)
+    runner.run(arrays, 0)
+    runner.run_batched(batch, seeds)
+    t0 = time.perf_counter()
+    runner.run(arrays, 0)
+    single = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    runner.run_batched(batch, seeds)
+    batched = (time.perf_counter() - t0) / batch_size
+    return batched < 0.8 * single

@@ -1,0 +1,78 @@
+"""The ``Task`` record: one seeded, deterministic training problem at one scale.
+
+A task module (``proxy_tasks/tasks/*.py``) provides per-scale default settings and a ``build``
+function returning the pieces below; everything is a pure jax function so that a whole training
+run (batches, forward, gradient, optimizer, validation) traces into one ``lax.scan``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from proxy_tasks.schedules import make_schedule
+
+COMMON_DEFAULTS: dict[str, Any] = {
+    "steps": 200,          # optimizer steps
+    "points": 10,          # validation-curve points (steps must be a multiple)
+    "schedule": "cosine",  # constant | cosine | warmup_cosine
+    "warmup": 0.05,        # warmup fraction for warmup_cosine
+    "lr_peak": 1.0,        # schedule value at its peak (the program's lr input)
+    "blowup": 10.0,        # diverged if the validation loss exceeds blowup x its initial value
+    "baseline_lr": 1e-3,   # optax.adamw peak learning rate (times lr_peak)
+    "baseline_wd": 0.01,   # optax.adamw decoupled weight decay
+    "data_seed": 1234,     # fixes the problem (teacher, text split, validation set); not the run seed
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a task module builds: init(key) -> params, loss(params, batch), batch(key), val."""
+
+    init: Callable[[jax.Array], Any]
+    loss: Callable[[Any, Any], jax.Array]
+    batch: Callable[[jax.Array], Any]
+    val: Any
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    scale: str
+    settings: Mapping[str, Any] = field(hash=False)
+    problem: Problem = field(hash=False, compare=False)
+
+    @property
+    def steps(self) -> int:
+        return int(self.settings["steps"])
+
+    @property
+    def points(self) -> int:
+        return int(self.settings["points"])
+
+    @property
+    def chunk(self) -> int:
+        return self.steps // self.points
+
+    @property
+    def key(self) -> str:
+        """Identity of the task, scale and settings (runner and baseline cache key)."""
+        return f"{self.name}/{self.scale}/" + json.dumps(dict(self.settings), sort_keys=True)
+
+    def lr(self, count) -> jax.Array:
+        """The program's ``lr`` input at step ``count`` (float32)."""
+        sched = make_schedule(self.settings["schedule"], self.steps, self.settings["warmup"])
+        return jnp.asarray(self.settings["lr_peak"] * sched(count), jnp.float32)
+
+    def val_loss(self, params) -> jax.Array:
+        return self.problem.loss(params, self.problem.val)
+
+    def keys(self, seed) -> tuple[jax.Array, jax.Array]:
+        """(init key, batch key) of a run; seeds vary init and batch order, not the problem."""
+        k = jax.random.PRNGKey(seed)
+        return jax.random.split(k)[0], jax.random.split(k)[1]

@@ -1,0 +1,1 @@
+"""One module per proxy task: ``DEFAULTS`` (settings per scale) and ``build(settings) -> Problem``."""

@@ -1,0 +1,138 @@
+"""Whole training runs as jitted functions: the interpreter path and the optax path.
+
+A run is ``points`` chunks of ``steps // points`` optimizer steps (``lax.scan`` inside
+``lax.scan``), with the validation loss taken before the first chunk and after each one. A run
+can stop after any number of chunks and resume from its returned state: that is how the hurdle
+saves compute without a Python loop per step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
+
+from proxy_tasks import interpreter
+from proxy_tasks.task import Task
+
+
+class RunState(NamedTuple):
+    w: jax.Array      # flat parameters
+    m: jax.Array
+    v: jax.Array
+    regs: jax.Array   # interpreter registers (constants persist across steps)
+    batch_key: jax.Array
+
+
+def _leaf_ids(params) -> tuple[np.ndarray, int]:
+    leaves = jax.tree_util.tree_leaves(params)
+    ids = np.concatenate([np.full(int(np.size(x)), i, np.int32) for i, x in enumerate(leaves)])
+    return ids, len(leaves)
+
+
+class ProgramRunner:
+    """Compiled training loops for one task and one bucket, shared by every program.
+
+    ``init(encoded arrays, seed) -> (state, initial loss)`` and ``advance(state, encoded arrays,
+    first_chunk, n_chunks) -> (state, losses)``; ``batched`` variants take a leading program axis.
+    """
+
+    def __init__(self, task: Task, bucket: int, unroll: int | bool = 1):
+        self.task = task
+        self.bucket = bucket
+        params0 = task.problem.init(jax.random.PRNGKey(0))
+        flat0, self.unravel = ravel_pytree(params0)
+        self.size = int(flat0.shape[0])
+        seg, n_leaves = _leaf_ids(params0)
+        step = interpreter.make_step(seg if n_leaves > 1 else None, n_leaves, unroll)
+        loss, chunk = task.problem.loss, task.chunk
+        unravel = self.unravel
+
+        def init(enc, seed):
+            op, args, consts, ret = enc
+            k_init, k_batch = task.keys(seed)
+            w = ravel_pytree(task.problem.init(k_init))[0].astype(jnp.float32)
+            zeros = jnp.zeros_like(w)
+            regs = interpreter.init_registers(consts, bucket, self.size)
+            return RunState(w, zeros, zeros, regs, k_batch), task.val_loss(unravel(w))
+
+        def train_step(state: RunState, t, enc):
+            op, args, consts, ret = enc
+            batch = task.problem.batch(jax.random.fold_in(state.batch_key, t))
+            g = ravel_pytree(jax.grad(loss)(unravel(state.w), batch))[0]
+            regs, upd, m, v = step(state.regs, op, args, ret, state.w, g, state.m, state.v, task.lr(t))
+            return RunState(state.w - upd, m, v, regs, state.batch_key)
+
+        def advance(state, enc, first_chunk, n_chunks):
+            def one_chunk(state, c):
+                ts = (first_chunk + c) * chunk + jnp.arange(chunk)
+                state, _ = jax.lax.scan(lambda s, t: (train_step(s, t, enc), None), state, ts)
+                return state, task.val_loss(unravel(state.w))
+
+            return jax.lax.scan(one_chunk, state, jnp.arange(n_chunks))
+
+        self.init = jax.jit(init)
+        self.advance = jax.jit(advance, static_argnums=3)
+        self.init_batched = jax.jit(jax.vmap(init))
+        self.advance_batched = jax.jit(jax.vmap(advance, in_axes=(0, 0, None, None)), static_argnums=3)
+
+    def run(self, enc, seed: int) -> np.ndarray:
+        """Whole run of one program: the curve [points + 1] (initial loss first)."""
+        state, l0 = self.init(enc, seed)
+        _, losses = self.advance(state, enc, 0, self.task.points)
+        return np.concatenate([[float(l0)], np.asarray(losses)])
+
+    def run_batched(self, encs, seeds) -> np.ndarray:
+        """Whole runs of a batch (leading axis on every encoded array and on ``seeds``): [B, points + 1]."""
+        state, l0 = self.init_batched(encs, seeds)
+        _, losses = self.advance_batched(state, encs, 0, self.task.points)
+        return np.concatenate([np.asarray(l0)[:, None], np.asarray(losses)], axis=1)
+
+
+def make_optax_run(task: Task, tx: optax.GradientTransformation) -> Callable[[int], Any]:
+    """A jitted ``run(seed) -> curve [points + 1]`` training with ``tx`` (compiled per ``tx``).
+
+    The same batches, init and schedule as ``ProgramRunner``; used for the AdamW/Lion baselines,
+    for the ``dsl.to_optax`` reference and as the benchmark's hand-written floor.
+    """
+    loss, chunk = task.problem.loss, task.chunk
+
+    def run(seed):
+        k_init, k_batch = task.keys(seed)
+        params = task.problem.init(k_init)
+        opt_state = tx.init(params)
+
+        def train_step(carry, t):
+            params, opt_state = carry
+            batch = task.problem.batch(jax.random.fold_in(k_batch, t))
+            grads = jax.grad(loss)(params, batch)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), None
+
+        def one_chunk(carry, c):
+            carry, _ = jax.lax.scan(train_step, carry, c * chunk + jnp.arange(chunk))
+            return carry, task.val_loss(carry[0])
+
+        _, losses = jax.lax.scan(one_chunk, (params, opt_state), jnp.arange(task.points))
+        return jnp.concatenate([task.val_loss(params)[None], losses])
+
+    return jax.jit(run)
+
+
+def adamw(task: Task) -> optax.GradientTransformation:
+    """The AdamW baseline: optax.adamw (bias-corrected, eps 1e-8) on the task's schedule."""
+    s = task.settings
+    return optax.adamw(lambda c: s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.999, eps=1e-8,
+                       weight_decay=s["baseline_wd"])
+
+
+def lion(task: Task) -> optax.GradientTransformation:
+    """The Lion baseline: optax.lion at a tenth of AdamW's learning rate, ten times its decay."""
+    s = task.settings
+    return optax.lion(lambda c: 0.1 * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.99,
+                      weight_decay=10 * s["baseline_wd"])
