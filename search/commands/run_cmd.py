@@ -93,7 +93,8 @@ def print_summary(summary: dict) -> None:
     t.add_column(style="bold")
     t.add_column(overflow="fold", max_width=110)
     t.add_row("run directory", summary["run_dir"])
-    t.add_row("evaluations", f"{summary['evaluations']} ({summary['evals_per_s']:.2f}/s over {summary['elapsed']:.1f}s)")
+    rate = f"{summary['evals_per_s']:.2f}/s over {summary['elapsed']:.1f}s"
+    t.add_row("evaluations", f"{summary['evaluations']} ({rate})")
     t.add_row("children", f"{summary['proposals']}; cache hit rate {summary['cache_hit_rate']:.1%}; "
                           f"redundant statements {summary['redundant_ratio']:.1%}; invalid redraws "
                           f"{summary['redraws']}; restarts {summary['restarts']}")
@@ -102,8 +103,8 @@ def print_summary(summary: dict) -> None:
     for p in summary["meta_validation"]:
         pb = p.get("proxy_best", {})
         scales = ", ".join(f"{k} {v:.4f}" for k, v in pb.items() if k not in ("id", "fitness") and v is not None)
-        t.add_row(f"funnel round {p['round']}", f"after {p['evaluations']} evals: proxy best id {pb.get('id')} "
-                                                f"{pb.get('fitness', float('nan')):.4f}" + (f" -> {scales}" if scales else ""))
+        head = f"after {p['evaluations']} evals: proxy best id {pb.get('id')} {pb.get('fitness', float('nan')):.4f}"
+        t.add_row(f"funnel round {p['round']}", head + (f" -> {scales}" if scales else ""))
     ans = summary["answer"]
     if ans:
         t.add_row("answer", f"id {ans['id']}: fitness {ans['fitness']:.4f} at {ans['scale']} "
