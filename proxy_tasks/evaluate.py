@@ -147,7 +147,7 @@ class Evaluator:
                 encoded.append(None)
                 errors.append(f"invalid program: {exc}")
         per_prog: list[list[TaskResult]] = [[] for _ in programs]
-        for name, task in self.tasks.items():
+        for task in self.tasks.values():
             by_bucket: dict[int, list[int]] = {}
             for i, e in enumerate(encoded):
                 if e is not None:
@@ -189,7 +189,7 @@ class Evaluator:
         if use_batch:
             for lo in range(0, len(jobs), self.batch_size):
                 group = jobs[lo: lo + self.batch_size]
-                for (j, seed), res in zip(group, self._run_batch(task, runner, encs, group)):
+                for (j, _seed), res in zip(group, self._run_batch(task, runner, encs, group)):
                     results[j].append(res)
         else:
             for j, seed in jobs:

@@ -14,7 +14,8 @@ HELP = "score a program on the proxy tasks beside AdamW and Lion"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("program", metavar="PROGRAM_OR_NAME", help="a .train file or a built-in name (lion, adamw, ...)")
+    parser.add_argument("program", metavar="PROGRAM_OR_NAME",
+                        help="a .train file or a built-in name (lion, adamw, ...)")
     parser.add_argument("--task", action="append", dest="tasks", metavar="T",
                         help="task to run (repeatable; default: all registered tasks)")
     parser.add_argument("--scale", default="proxy", help="proxy | x10 | x100 (default: proxy)")
