@@ -62,7 +62,7 @@ class MutationSection:
 
 @dataclass
 class EvaluatorSection:
-    tasks: dict[str, float] = _f(lambda: {"mlp": 1.0}, "proxy task name -> weight", factory=True)
+    tasks: dict[str, float] | None = _f(None, "proxy task name -> weight (null: the Evaluator's DEFAULT_TASKS)")
     seeds: list[int] = _f(lambda: [0], "task seeds averaged into the fitness", factory=True)
     hurdle: float | None = _f(None, "hurdle passed to the Evaluator (skip later tasks below it)")
     cache_dir: str | None = _f(None, "baseline cache folder passed to the Evaluator")
@@ -96,8 +96,8 @@ class RaySection:
 @dataclass
 class RunSection:
     out: str | None = _f(None, "run directory (default results/runs/<name>-<timestamp>)")
-    checkpoint_every_s: float = _f(60.0, "checkpoint at most this often (seconds)", gt=0)
-    checkpoint_every: int = _f(200, "checkpoint at least every N recorded children", ge=1)
+    checkpoint_every_s: float = _f(60.0, "checkpoint when this many seconds have passed since the last one", gt=0)
+    checkpoint_every: int = _f(200, "or when N children were recorded since, whichever comes first", ge=1)
     progress: bool = _f(True, "show live progress (rich) on a terminal")
 
 
@@ -226,7 +226,7 @@ def _cross_checks(cfg: Config) -> None:
     for i, scale in enumerate(cfg.funnel.scales):
         if scale not in ("proxy", "x10", "x100"):
             raise ConfigError(f"funnel.scales[{i}]", f"expected proxy, x10 or x100, got {scale!r}")
-    if not cfg.evaluator.tasks:
+    if cfg.evaluator.tasks is not None and not cfg.evaluator.tasks:
         raise ConfigError("evaluator.tasks", "at least one task is needed")
     if cfg.evaluator.factory is not None and ":" not in cfg.evaluator.factory:
         raise ConfigError("evaluator.factory", "expected 'module:callable'")
@@ -328,7 +328,7 @@ def schema_rows(cls=Config, prefix: str = "") -> list[tuple[str, str, str, str]]
             bounds.append("one of " + ", ".join(meta["choices"]))
         if bounds:
             doc += f" ({'; '.join(bounds).replace('ge ', '>= ').replace('gt ', '> ').replace('le ', '<= ')})"
-        tname = str(tp).replace("typing.", "").replace("<class '", "").replace("'>", "")
+        tname = str(tp).replace("typing.", "").replace("<class '", "").replace("'>", "").replace(" | None", " or null")
         rows.append((path, tname, yaml.safe_dump(default, default_flow_style=True).strip().removesuffix("..."
                                                                                                       ).strip(), doc))
     return rows

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsl import ops
-from dsl.check import SCALAR, TENSOR, Analysis, analyze, infer_kinds, input_kinds
+from dsl.check import SCALAR, TENSOR, Analysis, analyze, input_kinds
 from dsl.printer import format_statement
 from dsl.program import INPUTS, Program, ProgramError, Statement
 
@@ -56,8 +56,12 @@ class MutationFailed(RuntimeError):
 def _names_before(program: Program, index: int) -> dict[str, str]:
     """Kind of each name visible just before statement ``index``."""
     env = input_kinds()
-    for st, kind in zip(program.statements[:index], infer_kinds(program)):
-        env[st.dst] = kind
+    for st in program.statements[:index]:
+        op = ops.BY_NAME[st.op]
+        if op.kind != ops.ELEMENTWISE:
+            env[st.dst] = SCALAR
+        else:
+            env[st.dst] = TENSOR if any(isinstance(a, str) and env[a] == TENSOR for a in st.args) else SCALAR
     return env
 
 

@@ -62,8 +62,10 @@ class EvaluatorSpec:
 
     @classmethod
     def from_section(cls, section) -> EvaluatorSpec:
-        kwargs = {"tasks": dict(section.tasks), "seeds": tuple(section.seeds), "hurdle": section.hurdle,
+        kwargs = {"seeds": tuple(section.seeds), "hurdle": section.hurdle,
                   "cache_dir": section.cache_dir, **dict(section.overrides)}
+        if section.tasks is not None:
+            kwargs["tasks"] = dict(section.tasks)
         return cls(kwargs, section.factory)
 
     def build(self, scale: str = "proxy"):

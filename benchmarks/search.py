@@ -1,0 +1,127 @@
+"""Search throughput: local vs Ray (1 and 2 workers), driver overhead, a 1,000-worker simulation.
+
+    python benchmarks/search.py [--evals 48] [--sim-evals 20000] [--task quadratic]
+
+Everything is measured in one run, side by side (the machine may be shared: compare ratios).
+Steady-state rates skip the first ``--warmup`` evaluations (compilation in each worker).
+The last line is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# this file is named like the package it measures: keep its folder off the import path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from search import config  # noqa: E402
+from search.backends import make_backend  # noqa: E402
+from search.backends.simulated import SimulatedBackend  # noqa: E402
+from search.engine import Search  # noqa: E402
+from search.rundir import RunDir  # noqa: E402
+
+
+def base_config(args, **over) -> config.Config:
+    ev = ({"tasks": {args.task: 1.0}} if args.task != "toy" else
+          {"factory": "search.backends.toy:ToyEvaluator", "tasks": {"toy": 1.0}, "overrides": {"steps": 400, "dim": 64}})
+    data = {"name": "bench", "seed": 0, "programs_per_call": args.per_call,
+            "search": {"population": 32, "tournament": 6, "max_evaluations": args.evals},
+            "evaluator": ev, "funnel": {"final": False},
+            "run": {"checkpoint_every_s": 30, "progress": False}}
+    data.update(over)
+    return config.from_dict(data)
+
+
+def steady_rate(path: Path, warmup: int) -> tuple[float, float]:
+    """(evaluations per second after ``warmup`` evaluations, sum of their evaluator seconds)."""
+    rows = [json.loads(x) for x in (path / "evaluations.jsonl").read_text().splitlines()]
+    ev = [r for r in rows if not r["cached"]]
+    ev.sort(key=lambda r: r["time"])
+    tail = ev[warmup:]
+    span = tail[-1]["time"] - ev[warmup - 1]["time"]
+    return len(tail) / span, sum(r["seconds"] for r in tail) / span
+
+
+def run_one(cfg, root: Path, label: str, warmup: int) -> dict:
+    backend = make_backend(cfg)
+    s = Search(cfg, RunDir.create(root / label, config.dump(cfg)), backend)
+    t0 = time.perf_counter()
+    try:
+        s.run()
+    finally:
+        backend.close()
+    wall = time.perf_counter() - t0
+    rate, busy = steady_rate(root / label, warmup)
+    workers = cfg.ray.workers if cfg.backend == "ray" else 1
+    # fraction of the workers' wall time not spent inside the evaluator (driver work, idling)
+    overhead = max(0.0, 1.0 - busy / workers)
+    return {"label": label, "wall_s": wall, "evals_per_s": rate, "overhead": overhead}
+
+
+def simulate(args, root: Path) -> dict:
+    cfg = base_config(args, search={"population": 1000, "tournament": 25, "max_evaluations": args.sim_evals},
+                      run={"checkpoint_every_s": 10, "progress": False})
+    backend = SimulatedBackend(workers=1000, eval_s=args.sim_eval_s)
+    s = Search(cfg, RunDir.create(root / "sim", config.dump(cfg)), backend)
+    t0 = time.perf_counter()
+    s.run()
+    wall = time.perf_counter() - t0
+    c = s.evo.counters
+    return {"workers": 1000, "eval_s": args.sim_eval_s, "offered_per_s": 1000 / args.sim_eval_s,
+            "proposals": c["proposals"], "evaluations": c["evaluations"], "wall_s": wall,
+            "proposals_per_s": c["proposals"] / wall, "evals_per_s": c["evaluations"] / wall,
+            "cache_hit_rate": c["cache_hits"] / c["proposals"]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--evals", type=int, default=48)
+    ap.add_argument("--warmup", type=int, default=8)
+    ap.add_argument("--per-call", type=int, default=4)
+    ap.add_argument("--task", default="quadratic", help="proxy task, or 'toy' (numpy, no JAX)")
+    ap.add_argument("--sim-evals", type=int, default=20000)
+    ap.add_argument("--sim-eval-s", type=float, default=0.05)
+    ap.add_argument("--skip-ray", action="store_true")
+    args = ap.parse_args(argv)
+    root = Path(tempfile.mkdtemp(prefix="optsearch-bench-"))
+    results = {}
+    results["local"] = run_one(base_config(args), root, "local", args.warmup)
+    if not args.skip_ray:
+        import ray
+
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        for w in (1, 2):
+            cfg = base_config(args, backend="ray", ray={"workers": w, "calls_per_worker": 2})
+            results[f"ray{w}"] = run_one(cfg, root, f"ray{w}", args.warmup)
+        ray.shutdown()
+    sim = simulate(args, root)
+    print(f"{'backend':<10}{'evals/s':>10}{'x local':>10}{'overhead':>10}{'wall s':>10}")
+    loc = results["local"]["evals_per_s"]
+    for k, r in results.items():
+        print(f"{k:<10}{r['evals_per_s']:>10.2f}{r['evals_per_s'] / loc:>10.2f}{r['overhead']:>10.1%}{r['wall_s']:>10.1f}")
+    print(f"simulation: 1000 workers x {args.sim_eval_s}s evals (offered {sim['offered_per_s']:.0f} evals/s): "
+          f"{sim['proposals_per_s']:.0f} proposals/s, {sim['evals_per_s']:.0f} evaluations/s, "
+          f"cache hits {sim['cache_hit_rate']:.0%}")
+    figures = {
+        "task": args.task,
+        "local_evals_per_s": round(loc, 3),
+        "ray1_evals_per_s": round(results["ray1"]["evals_per_s"], 3) if "ray1" in results else None,
+        "ray2_evals_per_s": round(results["ray2"]["evals_per_s"], 3) if "ray2" in results else None,
+        "ray2_over_local": round(results["ray2"]["evals_per_s"] / loc, 3) if "ray2" in results else None,
+        "ray1_over_local": round(results["ray1"]["evals_per_s"] / loc, 3) if "ray1" in results else None,
+        "local_driver_overhead": round(results["local"]["overhead"], 4),
+        "ray2_driver_overhead": round(results["ray2"]["overhead"], 4) if "ray2" in results else None,
+        "sim_proposals_per_s": round(sim["proposals_per_s"], 1),
+        "sim_evals_per_s": round(sim["evals_per_s"], 1),
+    }
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
