@@ -4,9 +4,11 @@ Unlike passes 1 to 4 this changes behaviour, so every change is scored: each can
 one call by one of its arguments (``t = clip(g, lr)`` becomes ``t = g``; ``u = s + wd`` becomes
 ``u = s``, i.e. the weight decay is deleted), then the exact passes clean up what became dead.
 All candidates of a round are scored in one batch (the evaluator batches them); the best one is
-kept if its fitness is within ``tolerance`` of the fitness the program had *before ablation*
-(so the total loss is bounded by the tolerance, not by tolerance times the number of changes).
-Rounds repeat until no candidate is acceptable.
+kept if its fitness is at most ``tolerance`` below both the current fitness and the fitness the
+program had before ablation. So each change costs at most the tolerance, the total loss is
+bounded by the tolerance (not by tolerance times the number of changes), and a deletion that
+improves fitness does not buy slack for deleting something that matters. Rounds repeat until no
+candidate is acceptable.
 """
 
 from __future__ import annotations
@@ -77,8 +79,9 @@ def ablate(program: Program, score: BatchScore, *, tolerance: float = 0.01,
             break
         values = scores([c for c, _ in cands])
         best = None
+        floor = max(fitness, reference) - tolerance
         for (cand, why), value in zip(cands, values):
-            if value < reference - tolerance:
+            if value < floor:
                 continue
             rank = (value, -len(cand.statements))
             if best is None or rank > best[0]:
