@@ -323,3 +323,14 @@ def test_copy_of_run_dir_resumes(tmp_path):
     shutil.copytree(tmp_path / "r", tmp_path / "copy")
     s2 = resume(tmp_path, "copy")
     assert s2.run()["evaluations"] == 12
+
+
+def test_resume_without_checkpoint_replays_the_whole_log(tmp_path):
+    """A run killed before its first checkpoint (or whose damaged checkpoint was moved away)."""
+    new_search(tmp_path, toy_config(search__max_evaluations=30), "full").run()
+    s = new_search(tmp_path, toy_config(search__max_evaluations=30), "k")
+    s.run(stop=lambda: s.evo.counters["evaluations"] >= 12)
+    (tmp_path / "k" / "checkpoint.json").unlink()
+    s2 = resume(tmp_path, "k")
+    assert s2.run()["evaluations"] == 30
+    assert log_rows(tmp_path / "k") == log_rows(tmp_path / "full")
