@@ -3,6 +3,8 @@
 Unlike passes 1 to 4 this changes behaviour, so every change is scored: each candidate replaces
 one call by one of its arguments (``t = clip(g, lr)`` becomes ``t = g``; ``u = s + wd`` becomes
 ``u = s``, i.e. the weight decay is deleted), then the exact passes clean up what became dead.
+Scalings by a constant (``w * 0.46``) are not candidates: dropping them would tune the constant
+to 1 rather than delete anything.
 All candidates of a round are scored in one batch (the evaluator batches them); the best one is
 kept if its fitness is at most ``tolerance`` below both the current fitness and the fitness the
 program had before ablation. So each change costs at most the tolerance, the total loss is
@@ -35,6 +37,8 @@ def candidates(program: Program) -> list[tuple[Program, str]]:
     out: list[tuple[Program, str]] = []
     seen: set[str] = set()
     for i, st in enumerate(p.statements):
+        if _is_scaling(st):
+            continue
         for arg in dict.fromkeys(st.names):
             try:
                 cand = replace_uses(p, st.dst, arg, drop=i)
@@ -49,6 +53,16 @@ def candidates(program: Program) -> list[tuple[Program, str]]:
             seen.add(fp)
             out.append((cand, f"{format_statement(st)}  ->  {st.dst} = {arg}"))
     return out
+
+
+def _is_scaling(st) -> bool:
+    """``x * c`` or ``x / c`` with a constant c: dropping the call would set c to 1.
+
+    That tunes a hyperparameter (``w * 0.46`` -> ``w`` is weight decay 1, ``lr * 2e-4`` -> ``lr``
+    is lr scale 1) instead of deleting a component, so ablation leaves it alone; the component
+    itself is deleted at its use (``u = s + wd`` -> ``u = s``).
+    """
+    return st.op in ("mul", "div") and any(not isinstance(a, str) for a in st.args)
 
 
 def _finite(x: float) -> float:

@@ -114,31 +114,36 @@ def test_ablation_with_a_training_score_turns_discovered_into_lion():
 
 # --- acceptance: ablation on the real proxy tasks ----------------------------------------------
 
-ACCEPTANCE_TASKS = ("logreg",)
-"""The cheapest proxy task on which the sign and both momentum coefficients matter (measured:
-sign(g) instead of the beta1 interp costs 0.35 in fitness, sign(v) costs 0.02)."""
-
-
-def test_ablation_on_proxy_tasks_turns_discovered_into_lion():
+def _ablate_discovered(tasks, tolerance, **overrides):
     pytest.importorskip("proxy_tasks.evaluate", reason="proxy_tasks.evaluate (issue 3) is needed")
     program = parse_file(reference_path("discovered_pruned.train"))
-    result = simplify(program, tasks=list(ACCEPTANCE_TASKS), tolerance=0.01)
+    result = simplify(program, tasks=list(tasks), tolerance=tolerance, **overrides)
     final_ops = ops_of(result.program)
     assert "clip" not in final_ops and "arcsin" not in final_ops and "cosh" not in final_ops
     ablations = [s for s in result.steps if not s.exact]
     assert ablations
     first = ablations[0].fitness_before
-    assert all(s.fitness_after >= min(s.fitness_before, first) - 0.01 for s in ablations)
+    assert all(s.fitness_after >= max(s.fitness_before, first) - tolerance for s in ablations)
     rec = result.recognition
     assert rec is not None and rec.name == "lion", str(result.program)
     assert rec.params["beta1"] == pytest.approx(0.899, abs=1e-6)
     assert rec.params["beta2"] == pytest.approx(0.997, abs=1e-3)
     assert rec.params["lr_scale"] == pytest.approx(2e-4, rel=1e-6)
-    # The weight decay survives only where the tasks need it. On logreg at proxy scale deleting
-    # it raises the fitness, so ablation must delete it and say so (issue 5 expects 0.46 to
-    # survive: that needs a task that rewards the decay; see docs/simplify.md).
-    if rec.params["weight_decay"] == 0.0:
-        (wd_step,) = [s for s in ablations if "0.4602" in str(s.before) and "0.4602" not in str(s.after)]
-        assert wd_step.fitness_after > wd_step.fitness_before
-    else:
-        assert rec.params["weight_decay"] == pytest.approx(0.4602, rel=1e-6)
+    return result, ablations
+
+
+def test_ablation_on_proxy_tasks_turns_discovered_into_lion():
+    # The MLP at 500 steps (not its 200-step proxy default: short runs penalise the slow
+    # beta2 = 0.997 momentum) is the cheapest task measured to need the sign, both momentum
+    # coefficients and the weight decay, while clip and arcsin are near the identity there.
+    result, _ = _ablate_discovered(["mlp"], 0.002, steps=500)
+    assert result.recognition.params["weight_decay"] == pytest.approx(0.4602, rel=1e-6)
+
+
+@pytest.mark.slow
+def test_ablation_deletes_weight_decay_where_it_hurts():
+    # On logreg at proxy scale deleting the weight decay raises the fitness, so ablation deletes it
+    result, ablations = _ablate_discovered(["logreg"], 0.01)
+    assert result.recognition.params["weight_decay"] == 0.0
+    (wd_step,) = [s for s in ablations if "0.4602" in str(s.before) and "0.4602" not in str(s.after)]
+    assert wd_step.fitness_after > wd_step.fitness_before
