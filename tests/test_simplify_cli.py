@@ -35,3 +35,10 @@ def test_simplify_bad_input(tmp_path, capsys):
     assert "bad.train:2" in err and "foo" in err
     assert main(["simplify", str(tmp_path / "missing.train")]) == 2
     assert main(["simplify", "lion", "--tolerance", "-1"]) == 2
+
+
+def test_simplify_bad_task_options(capsys):
+    assert main(["simplify", "lion", "--task", "no_such_task"]) == 2
+    assert "no_such_task" in capsys.readouterr().err
+    assert main(["simplify", "lion", "--set", "steps=5"]) == 2
+    assert main(["simplify", "lion", "--task", "mlp", "--set", "nonsense"]) == 2

@@ -21,6 +21,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, action="append", default=None,
                         help="evaluation seed (repeatable; default 0)")
     parser.add_argument("--scale", default="proxy", help="task scale (default proxy)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="task setting override for ablation, e.g. steps=500 (repeatable)")
     parser.add_argument("-o", "--output", metavar="OUT", help="write the final program here")
     parser.add_argument("--full", action="store_true",
                         help="print the whole program after every step, not only the diff")
@@ -70,9 +72,19 @@ def run(args) -> int:
     except ProgramError as exc:
         return fail(str(exc))
     seeds = tuple(args.seed) if args.seed else (0,)
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            return fail(f"--set expects KEY=VALUE, got {item!r}")
+        import yaml
+
+        overrides[key.strip()] = yaml.safe_load(value)
+    if overrides and not args.task:
+        return fail("--set needs --task (it overrides task settings for ablation)")
     try:
         result = simplify(program, tasks=args.task or None, tolerance=args.tolerance, seeds=seeds,
-                          scale=args.scale)
+                          scale=args.scale, **overrides)
     except ProgramError as exc:
         return fail(f"{args.file}: {exc}")
     except (KeyError, ValueError) as exc:  # unknown task or scale
