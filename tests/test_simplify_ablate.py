@@ -106,6 +106,8 @@ def test_ablation_with_a_training_score_turns_discovered_into_lion():
     assert "clip" not in final_ops and "arcsin" not in final_ops and "cosh" not in final_ops
     ablations = [s for s in result.steps if not s.exact]
     assert ablations and all(s.fitness_after >= ablations[0].fitness_before - 0.02 for s in ablations)
+    assert all(a.after == b.before for a, b in zip(result.steps, result.steps[1:]))
+    assert result.program == result.steps[-1].after
     assert result.recognition is not None, str(result.program)
     assert result.recognition.name == "lion"
     assert result.recognition.params["beta1"] == pytest.approx(0.899, abs=1e-6)
