@@ -53,7 +53,7 @@ class TaskResult:
 
 @dataclass(frozen=True)
 class EvalResult:
-    fitness: float
+    fitness: float  # weighted mean over tasks and seeds; WORST_FITNESS if any run diverged
     tasks: tuple[TaskResult, ...]
     seconds: float
     reason: str | None
@@ -91,8 +91,10 @@ class Evaluator:
 
     ``tasks``: names or name -> weight. ``hurdle``: minimum fitness (against the baseline's curve at
     the same point) that a run must reach after ``hurdle_fraction`` of its steps, else it stops
-    there. ``batching``: "auto" (measure), True or False. ``task_overrides``: settings for every
-    task that has them (``steps=40``), or per task (``mlp={"steps": 100}``).
+    there. ``batching``: "auto" (measure the fastest of one-at-a-time, "map" and "vmap" per task
+    and bucket), "map", "vmap" or False. ``task_overrides``: settings for every task that has
+    them (``steps=40``), or per task (``mlp={"steps": 100}``). The fitness of a program is the
+    weighted mean of its task fitnesses, or ``WORST_FITNESS`` if it diverged on any task.
     """
 
     def __init__(self, tasks: Sequence[str] | Mapping[str, float] = DEFAULT_TASKS, scale: str = "proxy",
@@ -120,7 +122,7 @@ class Evaluator:
         if unused:
             raise KeyError(f"override(s) {', '.join(sorted(unused))} match no selected task's settings")
         self._runners: dict[tuple[str, int], ProgramRunner] = {}
-        self._batch_pays: dict[tuple[str, int], bool] = {}
+        self._batch_mode: dict[tuple[str, int], str] = {}
 
     def config(self) -> dict:
         """JSON-able keyword arguments: ``Evaluator(**config())`` rebuilds an equivalent evaluator."""
@@ -163,6 +165,8 @@ class Evaluator:
             results = tuple(per_prog[i])
             total = sum(self.weights.values())
             fit = sum(self.weights[r.task] * r.fitness for r in results) / (total * len(self.seeds))
+            if any(r.diverged for r in results):
+                fit = WORST_FITNESS  # unusable if it diverges anywhere, however well it does elsewhere
             reason = next((f"{r.task}: {r.reason}" for r in results if r.reason), None)
             out.append(EvalResult(fit, results, sum(r.seconds for r in results), reason))
         if len(out) == 1 and out[0].seconds == 0.0:
@@ -185,28 +189,30 @@ class Evaluator:
         runner = self._runner(task, bucket)
         jobs = [(j, seed) for j in range(len(encs)) for seed in self.seeds]
         results: list[list[TaskResult]] = [[] for _ in encs]
-        use_batch = self._use_batching(task, bucket, runner, encs, jobs)
-        if use_batch:
-            for lo in range(0, len(jobs), self.batch_size):
-                group = jobs[lo: lo + self.batch_size]
-                for (j, _seed), res in zip(group, self._run_batch(task, runner, encs, group)):
-                    results[j].append(res)
-        else:
+        mode = self._mode(task, bucket, runner, encs, jobs)
+        if mode == "single":
             for j, seed in jobs:
                 results[j].append(self._run_single(task, runner, encs[j], seed))
+            return results
+        for lo in range(0, len(jobs), self.batch_size):
+            group = jobs[lo: lo + self.batch_size]
+            for (j, _seed), res in zip(group, self._run_batch(task, runner, encs, group, mode)):
+                results[j].append(res)
         return results
 
-    def _use_batching(self, task, bucket, runner, encs, jobs) -> bool:
-        if self.batching is not True and self.batching is not False and self.batching != "auto":
-            raise ValueError(f"batching must be 'auto', True or False, not {self.batching!r}")
-        if self.batching is not True and (self.batching is False or len(jobs) < 2 or self.hurdle is not None):
-            return False
-        if self.batching is True:
-            return True
+    def _mode(self, task, bucket, runner, encs, jobs) -> str:
+        """"single", "map" or "vmap" for this task and bucket (see ``ProgramRunner.run_batched``)."""
+        choice = {True: "map", False: "single"}.get(self.batching, self.batching)  # type: ignore[call-overload]
+        if choice not in ("auto", "single", "map", "vmap"):
+            raise ValueError(f"batching must be 'auto', 'map', 'vmap' or False, not {self.batching!r}")
+        if len(jobs) < 2 or self.hurdle is not None:
+            return "single"
+        if choice != "auto":
+            return choice
         key = (task.name, bucket)
-        if key not in self._batch_pays:
-            self._batch_pays[key] = measure_batching(runner, encs[0], self.batch_size)
-        return self._batch_pays[key]
+        if key not in self._batch_mode:
+            self._batch_mode[key] = measure_batching(runner, encs[0], self.batch_size)
+        return self._batch_mode[key]
 
     def _finish(self, task: Task, seed: int, curve: np.ndarray, steps: int, seconds: float,
                 hurdle_reason: str | None = None) -> TaskResult:
@@ -245,26 +251,36 @@ class Evaluator:
             curve = np.concatenate([curve, np.asarray(rest)])
         return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0)
 
-    def _run_batch(self, task: Task, runner: ProgramRunner, encs, group) -> list[TaskResult]:
+    def _run_batch(self, task: Task, runner: ProgramRunner, encs, group, mode: str) -> list[TaskResult]:
         t0 = time.perf_counter()
         arrays = interpreter.stack([encs[j] for j, _ in group] + [encs[group[0][0]]] * (self.batch_size - len(group)))
         seeds = np.asarray([s for _, s in group] + [group[0][1]] * (self.batch_size - len(group)), np.int32)
-        curves = runner.run_batched(arrays, seeds)
+        curves = runner.run_batched(arrays, seeds, mode)
         each = (time.perf_counter() - t0) / len(group)
         return [self._finish(task, seed, curves[k], task.steps, each) for k, (_, seed) in enumerate(group)]
 
 
-def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size: int) -> bool:
-    """Does a vmapped batch beat one-at-a-time here? Times both once, warm (compiles both first)."""
+def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size: int,
+                     repeats: int = 2) -> str:
+    """The fastest way to run many programs here: "single", "map" or "vmap" (per program, warm).
+
+    Compiles each way once and times it; a batched mode must beat one-at-a-time by 10% to be
+    chosen, since the measurement is noisy on a shared machine.
+    """
     arrays = enc.arrays()
     batch = interpreter.stack([enc] * batch_size)
     seeds = np.zeros(batch_size, np.int32)
-    runner.run(arrays, 0)
-    runner.run_batched(batch, seeds)
-    t0 = time.perf_counter()
-    runner.run(arrays, 0)
-    single = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    runner.run_batched(batch, seeds)
-    batched = (time.perf_counter() - t0) / batch_size
-    return batched < 0.8 * single
+    runs = {"single": (lambda: runner.run(arrays, 0), 1),
+            "map": (lambda: runner.run_batched(batch, seeds, "map"), batch_size),
+            "vmap": (lambda: runner.run_batched(batch, seeds, "vmap"), batch_size)}
+    cost = {}
+    for mode, (fn, n) in runs.items():
+        fn()
+        best = math.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        cost[mode] = best / n
+    batched = min(("map", "vmap"), key=cost.__getitem__)
+    return batched if cost[batched] < 0.9 * cost["single"] else "single"

@@ -46,7 +46,8 @@ class Encoded:
     length: int          # live statements actually encoded
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        return (self.op, self.args, self.consts, self.ret)
+        """What the compiled runners take: (op, args, consts, ret, length)."""
+        return (self.op, self.args, self.consts, self.ret, np.int32(self.length))
 
 
 def n_slots(bucket: int) -> int:
@@ -110,7 +111,7 @@ def encode(program: Program, bucket: int | None = None) -> Encoded:
 
 
 def stack(encoded: Sequence[Encoded]) -> tuple[np.ndarray, ...]:
-    """Batch several programs of one bucket (leading axis) for ``vmap``."""
+    """Batch several programs of one bucket (leading axis on each of ``arrays()``)."""
     return tuple(np.stack(parts) for parts in zip(*(e.arrays() for e in encoded)))
 
 
@@ -174,29 +175,26 @@ def init_registers(consts: jax.Array, bucket: int, size: int) -> jax.Array:
     return regs.at[base: base + bucket].set(jnp.broadcast_to(consts[:, None], (bucket, size)))
 
 
-def make_step(seg: np.ndarray | None, n_leaves: int, unroll: int | bool = 1) -> Callable:
-    """``step(regs, op, args, ret, w, g, m, v, lr) -> (regs, update, m, v)`` on flat vectors."""
+def make_step(seg: np.ndarray | None, n_leaves: int) -> Callable:
+    """``step(regs, op, args, ret, n, w, g, m, v, lr) -> (regs, update, m, v)`` on flat vectors.
+
+    Runs the first ``n`` statements (a traced count, so padding costs nothing) with one
+    ``lax.switch`` each; statement ``i`` writes register ``5 + i``.
+    """
     seg_j = None if seg is None else jnp.asarray(seg)
     branches = _branches(seg_j, n_leaves)
 
-    def step(regs, op, args, ret, w, g, m, v, lr):
+    def step(regs, op, args, ret, n, w, g, m, v, lr):
         size = w.shape[0]
         inputs = jnp.stack([w, g, m, v, jnp.broadcast_to(lr, (size,))])
         regs = jax.lax.dynamic_update_slice(regs, inputs, (0, 0))
 
-        def one(regs, x):
-            code, slots = x
-            a, b, c = regs[slots[0]], regs[slots[1]], regs[slots[2]]
-            out = jax.lax.switch(code, branches, a, b, c)
-            return regs, out
+        def body(i, regs):
+            slots = args[i]
+            out = jax.lax.switch(op[i], branches, regs[slots[0]], regs[slots[1]], regs[slots[2]])
+            return jax.lax.dynamic_update_slice(regs, out[None], (len(INPUTS) + i, 0))
 
-        def body(carry, x):
-            regs, idx = carry
-            regs, out = one(regs, x)
-            regs = jax.lax.dynamic_update_slice(regs, out[None], (len(INPUTS) + idx, 0))
-            return (regs, idx + 1), None
-
-        (regs, _), _ = jax.lax.scan(body, (regs, jnp.int32(0)), (op, args), unroll=unroll)
+        regs = jax.lax.fori_loop(0, n, body, regs)
         return regs, regs[ret[0]], regs[ret[1]], regs[ret[2]]
 
     return step

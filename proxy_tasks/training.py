@@ -42,44 +42,63 @@ class ProgramRunner:
     first_chunk, n_chunks) -> (state, losses)``; ``batched`` variants take a leading program axis.
     """
 
-    def __init__(self, task: Task, bucket: int, unroll: int | bool = 1):
+    def __init__(self, task: Task, bucket: int):
         self.task = task
         self.bucket = bucket
         params0 = task.problem.init(jax.random.PRNGKey(0))
         flat0, self.unravel = ravel_pytree(params0)
         self.size = int(flat0.shape[0])
         seg, n_leaves = _leaf_ids(params0)
-        step = interpreter.make_step(seg if n_leaves > 1 else None, n_leaves, unroll)
+        step = interpreter.make_step(seg if n_leaves > 1 else None, n_leaves)
         loss, chunk = task.problem.loss, task.chunk
         unravel = self.unravel
 
         def init(enc, seed):
-            op, args, consts, ret = enc
+            consts = enc[2]
             k_init, k_batch = task.keys(seed)
             w = ravel_pytree(task.problem.init(k_init))[0].astype(jnp.float32)
             zeros = jnp.zeros_like(w)
             regs = interpreter.init_registers(consts, bucket, self.size)
             return RunState(w, zeros, zeros, regs, k_batch), task.val_loss(unravel(w))
 
-        def train_step(state: RunState, t, enc):
-            op, args, consts, ret = enc
+        def grad(state: RunState, t):
             batch = task.problem.batch(jax.random.fold_in(state.batch_key, t))
-            g = ravel_pytree(jax.grad(loss)(unravel(state.w), batch))[0]
-            regs, upd, m, v = step(state.regs, op, args, ret, state.w, g, state.m, state.v, task.lr(t))
+            return ravel_pytree(jax.grad(loss)(unravel(state.w), batch))[0]
+
+        def apply(state: RunState, g, t, enc):
+            op, args, _, ret, n = enc
+            regs, upd, m, v = step(state.regs, op, args, ret, n, state.w, g, state.m, state.v, task.lr(t))
             return RunState(state.w - upd, m, v, regs, state.batch_key)
 
-        def advance(state, enc, first_chunk, n_chunks):
-            def one_chunk(state, c):
-                ts = (first_chunk + c) * chunk + jnp.arange(chunk)
-                state, _ = jax.lax.scan(lambda s, t: (train_step(s, t, enc), None), state, ts)
-                return state, task.val_loss(unravel(state.w))
+        def train_step(state, t, enc):
+            return apply(state, grad(state, t), t, enc)
 
-            return jax.lax.scan(one_chunk, state, jnp.arange(n_chunks))
+        def train_step_batched(state, t, enc):
+            # The task (data, forward, backward) is vmapped; the interpreter runs program by
+            # program (lax.map), because vmap would turn its lax.switch into a select that
+            # evaluates every op of the table.
+            g = jax.vmap(grad, in_axes=(0, None))(state, t)
+            return jax.lax.map(lambda x: apply(x[0], x[1], t, x[2]), (state, g, enc))
 
+        def make_advance(train_step, val):
+            def advance(state, enc, first_chunk, n_chunks):
+                def one_chunk(state, c):
+                    ts = (first_chunk + c) * chunk + jnp.arange(chunk)
+                    state, _ = jax.lax.scan(lambda s, t: (train_step(s, t, enc), None), state, ts)
+                    return state, val(state.w)
+
+                return jax.lax.scan(one_chunk, state, jnp.arange(n_chunks))
+            return advance
+
+        val = lambda w: task.val_loss(unravel(w))
+        single = make_advance(train_step, val)
         self.init = jax.jit(init)
-        self.advance = jax.jit(advance, static_argnums=3)
+        self.advance = jax.jit(single, static_argnums=3)
         self.init_batched = jax.jit(jax.vmap(init))
-        self.advance_batched = jax.jit(jax.vmap(advance, in_axes=(0, 0, None, None)), static_argnums=3)
+        self._advance_batched = {
+            "map": jax.jit(make_advance(train_step_batched, jax.vmap(val)), static_argnums=3),
+            "vmap": jax.jit(jax.vmap(single, in_axes=(0, 0, None, None)), static_argnums=3),
+        }
 
     def run(self, enc, seed: int) -> np.ndarray:
         """Whole run of one program: the curve [points + 1] (initial loss first)."""
@@ -87,11 +106,18 @@ class ProgramRunner:
         _, losses = self.advance(state, enc, 0, self.task.points)
         return np.concatenate([[float(l0)], np.asarray(losses)])
 
-    def run_batched(self, encs, seeds) -> np.ndarray:
-        """Whole runs of a batch (leading axis on every encoded array and on ``seeds``): [B, points + 1]."""
+    def run_batched(self, encs, seeds, mode: str = "map") -> np.ndarray:
+        """Whole runs of a batch (leading axis on every encoded array and on ``seeds``): [B, points + 1].
+
+        ``mode`` "map": the task is vmapped, the interpreter runs program by program (best where
+        per-op dispatch is cheap, as on CPU). "vmap": everything vmapped, so each statement
+        evaluates every op of the table and selects (best where wide arithmetic is cheap and
+        launches are not, as on accelerators).
+        """
         state, l0 = self.init_batched(encs, seeds)
-        _, losses = self.advance_batched(state, encs, 0, self.task.points)
-        return np.concatenate([np.asarray(l0)[:, None], np.asarray(losses)], axis=1)
+        _, losses = self._advance_batched[mode](state, encs, 0, self.task.points)
+        losses = np.asarray(losses)
+        return np.concatenate([np.asarray(l0)[:, None], losses.T if mode == "map" else losses], axis=1)
 
 
 def make_optax_run(task: Task, tx: optax.GradientTransformation) -> Callable[[int], Any]:
@@ -136,3 +162,34 @@ def lion(task: Task) -> optax.GradientTransformation:
     s = task.settings
     return optax.lion(lambda c: 0.1 * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.99,
                       weight_decay=10 * s["baseline_wd"])
+
+
+class StepwiseOptax:
+    """Step-by-step training with any optax transformation, compiling the task once.
+
+    The gradient and the validation loss are jitted once per task; each new transformation
+    compiles only its own small update function. Slow per step (a Python loop) but cheap per
+    new optimizer: the reference for checking the interpreter against ``dsl.to_optax``.
+    """
+
+    def __init__(self, task: Task):
+        self.task = task
+        loss = task.problem.loss
+        self._grad = jax.jit(lambda params, key, t: jax.grad(loss)(params, task.problem.batch(
+            jax.random.fold_in(key, t))))
+        self._val = jax.jit(task.val_loss)
+
+    def run(self, tx: optax.GradientTransformation, seed: int) -> np.ndarray:
+        task = self.task
+        k_init, k_batch = task.keys(seed)
+        params = task.problem.init(k_init)
+        state = tx.init(params)
+        update = jax.jit(tx.update)
+        curve = [float(self._val(params))]
+        for t in range(task.steps):
+            grads = self._grad(params, k_batch, jnp.int32(t))
+            updates, state = update(grads, state, params)
+            params = optax.apply_updates(params, updates)
+            if (t + 1) % task.chunk == 0:
+                curve.append(float(self._val(params)))
+        return np.asarray(curve)

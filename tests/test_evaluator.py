@@ -1,0 +1,157 @@
+"""The evaluator: fitness against cached baselines, divergence, hurdles, batching, config, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from dsl import library, parse
+from proxy_tasks.evaluate import WORST_FITNESS, Evaluator, fitness_of, judge
+
+FAST = {"steps": 40, "points": 4}
+
+NAN = """
+def train(w, g, m, v, lr):
+    z = g * 0.0
+    z = z + 2.0
+    update = arccos(z)
+    return update, m, v
+"""
+OVERFLOW = """
+def train(w, g, m, v, lr):
+    a = g * 1000.0
+    a = a + 100.0
+    update = exp(a)
+    return update, m, v
+"""
+ASCENT = """
+def train(w, g, m, v, lr):
+    lr = lr * -0.005
+    update = g * lr
+    return update, m, v
+"""
+SCALAR_UPDATE = """
+def train(w, g, m, v, lr):
+    update = lr * 2.0
+    return update, m, v
+"""
+SLOW = """
+def train(w, g, m, v, lr):
+    lr = lr * 0.00001
+    update = g * lr
+    return update, m, v
+"""
+
+
+@pytest.fixture(scope="module")
+def ev(tmp_path_factory):
+    return Evaluator(["quadratic", "mlp"], seeds=(0, 1), cache_dir=tmp_path_factory.mktemp("cache"),
+                     batching=False, **FAST)
+
+
+def test_result_fields_and_fitness(ev):
+    res = ev.evaluate_one(library.get("adamw"))
+    assert len(res.tasks) == 4 and res.reason is None
+    for r in res.tasks:
+        assert not r.diverged and r.steps == 40 and r.seconds > 0
+        assert r.loss < r.curve[0]
+        assert len(r.curve) == 5
+        assert r.fitness == pytest.approx(math.log(r.baseline_loss / r.loss))
+        assert r.baseline_loss == pytest.approx(ev.baseline(r.task, r.seed)[-1])
+    assert res.fitness == pytest.approx(np.mean([r.fitness for r in res.tasks]))
+    json.dumps(res.to_json())
+
+
+def test_weights_change_the_mean(tmp_path):
+    ev = Evaluator({"quadratic": 3.0, "mlp": 1.0}, cache_dir=tmp_path, batching=False, **FAST)
+    res = ev.evaluate_one(library.get("signum"))
+    by = {r.task: r.fitness for r in res.tasks}
+    assert res.fitness == pytest.approx((3 * by["quadratic"] + by["mlp"]) / 4)
+
+
+@pytest.mark.parametrize("source,words", [(NAN, "non-finite"), (OVERFLOW, "non-finite"), (ASCENT, "blew up")],
+                         ids=["nan", "overflow", "blowup"])
+def test_bad_programs_get_worst_fitness_and_a_reason(ev, source, words):
+    res = ev.evaluate_one(parse(source))
+    assert res.fitness == WORST_FITNESS
+    assert words in res.reason
+    bad = [r for r in res.tasks if r.diverged]
+    assert bad and all(r.fitness == WORST_FITNESS and words in r.reason for r in bad)
+    json.dumps(res.to_json())  # non-finite losses stay standard JSON
+
+
+def test_invalid_program_never_raises(ev):
+    res = ev.evaluate([parse(SCALAR_UPDATE), library.get("sgd")])
+    assert res[0].fitness == WORST_FITNESS and "invalid program" in res[0].reason and res[0].tasks == ()
+    assert res[1].fitness > WORST_FITNESS
+
+
+def test_judge_and_fitness_helpers():
+    assert judge(np.array([1.0, 0.5, 0.2]), 10.0) is None
+    assert "non-finite" in judge(np.array([1.0, np.inf]), 10.0)
+    assert "blew up" in judge(np.array([1.0, 20.0, 0.5]), 10.0)
+    assert fitness_of(float("nan"), 1.0) == WORST_FITNESS
+    assert fitness_of(0.5, 1.0) == pytest.approx(math.log(2))
+
+
+def test_hurdle_stops_slow_programs_and_counts_saved_steps(tmp_path):
+    ev = Evaluator(["quadratic"], hurdle=-1.0, cache_dir=tmp_path, **FAST)
+    slow, good = ev.evaluate([parse(SLOW), library.get("adam")])
+    (r,) = slow.tasks
+    assert r.steps < 40 and "hurdle" in r.reason and not r.diverged and r.fitness <= -1.0
+    assert good.tasks[0].steps == 40 and good.reason is None
+
+
+@pytest.mark.parametrize("mode", ["map", "vmap"])
+def test_batched_modes_match_one_at_a_time(ev, mode):
+    programs = [library.get(n) for n in ("lion", "signum", "adamw", "momentum", "sgd")]
+    single = ev.evaluate(programs)
+    batched = Evaluator(**{**ev.config(), "batching": mode, "batch_size": 4}).evaluate(programs)
+    for a, b in zip(single, batched):
+        for x, y in zip(a.tasks, b.tasks):
+            assert (x.task, x.seed) == (y.task, y.seed)
+            assert y.loss == pytest.approx(x.loss, rel=1e-4)
+
+
+def test_auto_batching_picks_a_mode(tmp_path):
+    ev = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batch_size=4, **FAST)
+    ev.evaluate([library.get("lion"), library.get("signum")])
+    assert set(ev._batch_mode.values()) <= {"single", "map", "vmap"} and ev._batch_mode
+
+
+def test_config_round_trips(ev):
+    cfg = ev.config()
+    assert json.loads(json.dumps(cfg)) == cfg
+    again = Evaluator(**cfg)
+    assert again.config() == cfg
+    assert again.tasks["mlp"].settings == ev.tasks["mlp"].settings
+    assert ev.evaluate_one(library.get("lion")).fitness == again.evaluate_one(library.get("lion")).fitness
+
+
+def test_overrides_per_task_and_errors(tmp_path):
+    ev = Evaluator(["quadratic", "mlp"], cache_dir=tmp_path, hidden=8, mlp={"steps": 20, "points": 2}, **FAST)
+    assert ev.tasks["mlp"].settings["hidden"] == 8 and ev.tasks["mlp"].steps == 20
+    assert ev.tasks["quadratic"].steps == 40
+    with pytest.raises(KeyError, match="match no selected task"):
+        Evaluator(["quadratic"], cache_dir=tmp_path, hidden=8)
+
+
+def test_eval_command_json_and_errors(tmp_path, capsys):
+    from search.cli import main
+
+    code = main(["eval", "lion", "--task", "quadratic", "--seeds", "2", "--steps", "20",
+                 "--cache-dir", str(tmp_path), "--json"])
+    assert code == 0
+    out = json.loads(capsys.readouterr().out)
+    (row,) = out["tasks"]
+    assert row["task"] == "quadratic" and len(out["runs"]) == 2
+    assert row["loss"][0] == pytest.approx(np.mean([r["loss"] for r in out["runs"]]))
+    assert row["adamw"][0] > 0 and row["lion"][0] > 0
+    assert main(["eval", "lion", "--task", "quadratic", "--steps", "20", "--cache-dir", str(tmp_path)]) == 0
+    table = capsys.readouterr().out
+    assert "AdamW" in table and "quadratic" in table
+    assert main(["eval", "nosuch"]) == 2
+    assert main(["eval", "lion", "--task", "nope"]) == 2
