@@ -139,3 +139,30 @@ def test_mutate_is_deterministic_for_a_seed():
 
     assert chain(7) == chain(7)
     assert chain(7) != chain(8)
+
+
+def test_fast_analyze_agrees_with_dsl_analyze():
+    from search.mutate import MUTATIONS, fast_analyze
+
+    rng = np.random.default_rng(9)
+    s = MutationSettings(max_length=40)
+    p, checked, invalid = ADAMW, 0, 0
+    for _ in range(400):
+        kind = ("insert", "delete", "modify")[int(rng.integers(3))]
+        try:
+            cand, _ = MUTATIONS[kind](p, rng, s)
+        except ProgramError:
+            continue
+        try:
+            expected = analyze(cand)
+        except ProgramError as exc:
+            with pytest.raises(ProgramError, match="scalar, not a tensor"):
+                fast_analyze(cand)
+            invalid += 1
+            assert "scalar" in str(exc)
+            continue
+        assert fast_analyze(cand) == expected
+        checked += 1
+        if len(cand) <= 25:
+            p = cand
+    assert checked > 200 and invalid > 0
