@@ -180,7 +180,7 @@ class Evolution:
             "seeds": [ind(i) for i in self.seed_individuals],
             "seed_ids": self.seed_ids,
             "best": ind(self.best) if self.best else None,
-            "cache": {fp: asdict(e) for fp, e in self.cache.items()},
+            "cache": {fp: vars(e).copy() for fp, e in self.cache.items()},
             "next_id": self.next_id,
             "counters": dict(self.counters),
         }

@@ -171,8 +171,10 @@ MUTATIONS = {"insert": insert_statement, "delete": delete_statement, "modify": m
 
 
 def _draw_kind(rng: np.random.Generator, s: MutationSettings) -> str:
-    weights = np.array([s.insert, s.delete, s.modify], dtype=float)
-    return ("insert", "delete", "modify")[int(rng.choice(3, p=weights / weights.sum()))]
+    u = rng.random() * (s.insert + s.delete + s.modify)
+    if u < s.insert:
+        return "insert"
+    return "delete" if u < s.insert + s.delete else "modify"
 
 
 def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Child:
