@@ -28,6 +28,7 @@ WORST_FITNESS: float = -100.0
 DEFAULT_TASKS: dict[str, float] = {"quadratic": 0.25, "logreg": 0.5, "mlp": 1.0, "char_lm": 1.0, "vit": 1.0}
 """Name -> weight. The LM and ViT carry the signal for sign-momentum (see docs/proxy_tasks.md)."""
 CURVE_POINTS = 10
+_RUNNERS: dict[tuple[str, int], ProgramRunner] = {}
 
 
 @dataclass(frozen=True)
@@ -69,13 +70,16 @@ def _num(x: float) -> float | str:
 
 
 def judge(curve: np.ndarray, blowup: float) -> str | None:
-    """Why a run counts as diverged (None if it does not): NaN/Inf, or a loss blow-up."""
+    """Why a run counts as diverged (None if it does not).
+
+    NaN/Inf anywhere on the curve, or a final loss above ``blowup`` times the initial one (a
+    transient spike that recovers is not a divergence).
+    """
     bad = np.flatnonzero(~np.isfinite(curve))
     if bad.size:
         return f"non-finite validation loss ({curve[bad[0]]}) at curve point {bad[0]}"
-    worst = int(np.argmax(curve))
-    if curve[worst] > blowup * curve[0]:
-        return f"loss blew up to {curve[worst]:.4g} (> {blowup:g} x initial {curve[0]:.4g}) at curve point {worst}"
+    if curve[-1] > blowup * curve[0]:
+        return f"loss blew up to {curve[-1]:.4g} (> {blowup:g} x initial {curve[0]:.4g})"
     return None
 
 
@@ -121,7 +125,6 @@ class Evaluator:
         unused = set(shared) - used
         if unused:
             raise KeyError(f"override(s) {', '.join(sorted(unused))} match no selected task's settings")
-        self._runners: dict[tuple[str, int], ProgramRunner] = {}
         self._batch_mode: dict[tuple[str, int], str] = {}
 
     def config(self) -> dict:
@@ -180,10 +183,10 @@ class Evaluator:
     # --- internals ------------------------------------------------------------------------------
 
     def _runner(self, task: Task, bucket: int) -> ProgramRunner:
-        key = (task.name, bucket)
-        if key not in self._runners:
-            self._runners[key] = ProgramRunner(task, bucket)
-        return self._runners[key]
+        key = (task.key, bucket)
+        if key not in _RUNNERS:  # shared by every evaluator in the process: compile once
+            _RUNNERS[key] = ProgramRunner(task, bucket)
+        return _RUNNERS[key]
 
     def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded]) -> list[list[TaskResult]]:
         runner = self._runner(task, bucket)

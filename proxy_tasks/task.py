@@ -23,7 +23,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "schedule": "cosine",  # constant | cosine | warmup_cosine
     "warmup": 0.05,        # warmup fraction for warmup_cosine
     "lr_peak": 1.0,        # schedule value at its peak (the program's lr input)
-    "blowup": 10.0,        # diverged if the validation loss exceeds blowup x its initial value
+    "blowup": 10.0,        # diverged if the final validation loss exceeds blowup x the initial one
     "baseline_lr": 1e-3,   # optax.adamw peak learning rate (times lr_peak)
     "baseline_wd": 0.01,   # optax.adamw decoupled weight decay
     "data_seed": 1234,     # fixes the problem (teacher, text split, validation set); not the run seed
