@@ -407,7 +407,7 @@ class Search:
             done.append((p, (r["fitness"], r["tasks"], r["reason"], r["seconds"])))
         self.prefilled = []
         if self.backend.in_flight():
-            for job, result in self.backend.wait(timeout=0.5 if done else 1.0):
+            for job, result in self.backend.wait(timeout=0.0 if done else 1.0):
                 p = self.inflight.get(job.key)
                 if p is None:
                     continue

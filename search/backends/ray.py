@@ -63,7 +63,7 @@ class RayBackend:
         self.owns_ray = False
         if not ray.is_initialized():
             if settings.address:
-                ray.init(address=settings.address, include_dashboard=False)
+                ray.init(address=settings.address)
             else:
                 cpus = max(1, int(round(settings.workers * settings.cpus_per_worker)))
                 ray.init(num_cpus=cpus, include_dashboard=False)
