@@ -91,6 +91,8 @@ class RaySection:
     timeout_s: float = _f(300.0, "per-program evaluation timeout once the actor is warm", gt=0)
     startup_timeout_s: float = _f(900.0, "extra time for an actor's first call (compilation)", ge=0)
     max_retries: int = _f(2, "resubmissions of a program after its actor died", ge=0)
+    single_thread: bool = _f(True, "run each actor's XLA on one thread (no oversubscription when "
+                                   "actors share a node's cores)")
 
 
 @dataclass

@@ -77,7 +77,11 @@ class RayBackend:
         self.timeouts = 0
 
     def _new_actor(self):
-        return EvaluatorActor.options(num_cpus=self.s.cpus_per_worker, max_restarts=0).remote(self.spec)
+        opts = {"num_cpus": self.s.cpus_per_worker, "max_restarts": 0}
+        if self.s.single_thread:
+            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+            opts["runtime_env"] = {"env_vars": {"XLA_FLAGS": flags}}
+        return EvaluatorActor.options(**opts).remote(self.spec)
 
     # --- Backend protocol ----------------------------------------------------------------------
 
