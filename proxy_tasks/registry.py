@@ -6,7 +6,7 @@ import importlib
 from typing import Any
 
 from proxy_tasks.schedules import SCHEDULES
-from proxy_tasks.task import COMMON_DEFAULTS, Task
+from proxy_tasks.task import COMMON_DEFAULTS, Task, scaled
 
 SCALES: tuple[str, ...] = ("proxy", "x10", "x100")
 TASKS: dict[str, str] = {
@@ -50,5 +50,5 @@ def get_task(name: str, scale: str = "proxy", **overrides: Any) -> Task:
     s = settings(name, scale, **overrides)
     probe = Task(name, scale, s, None)  # type: ignore[arg-type]
     if probe.key not in _CACHE:
-        _CACHE[probe.key] = Task(name, scale, s, module(name).build(s))
+        _CACHE[probe.key] = Task(name, scale, s, scaled(module(name).build(s), float(s["param_scale"])))
     return _CACHE[probe.key]

@@ -1,7 +1,7 @@
 """Learning-rate schedules: the value a program receives as ``lr`` at each step.
 
 Programs bake their own step size in (``lr = lr * 0.001``), so a schedule here is a shape that
-peaks at 1.0 (times the task's ``lr_peak``). The same optax schedule feeds the interpreter, the
+peaks at 1.0 (times the task's ``lr_peak``, 1.0 by default). The same optax schedule feeds the interpreter, the
 optax baselines and ``dsl.to_optax``, so every path sees bit-identical values.
 """
 

@@ -22,7 +22,8 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "points": 10,          # validation-curve points (steps must be a multiple)
     "schedule": "cosine",  # constant | cosine | warmup_cosine
     "warmup": 0.05,        # warmup fraction for warmup_cosine
-    "lr_peak": 1.0,        # schedule value at its peak (the program's lr input)
+    "lr_peak": 1.0,        # schedule value at its peak (the program's lr input; 1.0 by convention)
+    "param_scale": 1.0,    # optimizer sees w / param_scale: steps of size lr move the model param_scale x lr
     "blowup": 10.0,        # diverged if the final validation loss exceeds blowup x the initial one
     "baseline_lr": 1e-3,   # optax.adamw peak learning rate (times lr_peak)
     "baseline_wd": 0.01,   # optax.adamw decoupled weight decay
@@ -38,6 +39,22 @@ class Problem:
     loss: Callable[[Any, Any], jax.Array]
     batch: Callable[[jax.Array], Any]
     val: Any
+
+
+def scaled(problem: Problem, alpha: float) -> Problem:
+    """The same problem with parameters stored divided by ``alpha`` (a parameter multiplier).
+
+    The model computes with ``alpha * w``, so an optimizer step of size ``lr`` on the stored
+    ``w`` moves the model by ``alpha * lr``. This lets programs keep the DSL's convention (``lr``
+    peaks at 1.0, the program bakes its own step size in) while the built-ins' step sizes (AdamW
+    1e-3, Lion 1e-4) still learn within a few hundred steps. Scale-invariant optimizers (Adam,
+    sign methods) see exactly a larger learning rate; SGD sees ``alpha**2`` times its own.
+    """
+    if alpha == 1.0:
+        return problem
+    mul = lambda p, a: jax.tree_util.tree_map(lambda x: x * a, p)
+    return Problem(lambda key: mul(problem.init(key), 1.0 / alpha),
+                   lambda p, batch: problem.loss(mul(p, alpha), batch), problem.batch, problem.val)
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,7 @@ def test_bad_programs_get_worst_fitness_and_a_reason(ev, source, words):
 
 
 def test_invalid_program_never_raises(ev):
-    res = ev.evaluate([parse(SCALAR_UPDATE), library.get("sgd")])
+    res = ev.evaluate([parse(SCALAR_UPDATE), library.get("signum")])
     assert res[0].fitness == WORST_FITNESS and "invalid program" in res[0].reason and res[0].tasks == ()
     assert res[1].fitness > WORST_FITNESS
 

@@ -89,6 +89,18 @@ def test_schedules_peak_at_one():
     assert float(warm(0)) == 0.0 and float(warm(10)) == pytest.approx(1.0) and float(warm(5)) == pytest.approx(0.5)
     task = registry.get_task("mlp", schedule="warmup_cosine", warmup=0.1, steps=100, points=10)
     assert float(task.lr(10)) == pytest.approx(task.settings["lr_peak"] * float(warm(10)))
+    assert task.settings["lr_peak"] == 1.0  # the DSL's convention: lr peaks at 1.0
+
+
+def test_param_scale_is_a_parameter_multiplier():
+    import jax
+
+    plain = registry.get_task("mlp", param_scale=1.0)
+    scaled = registry.get_task("mlp", param_scale=4.0)
+    key = jax.random.PRNGKey(0)
+    p1, p4 = plain.problem.init(key), scaled.problem.init(key)
+    assert np.allclose(p1["l1"]["w"], 4.0 * p4["l1"]["w"])
+    assert float(plain.val_loss(p1)) == pytest.approx(float(scaled.val_loss(p4)), rel=1e-6)
 
 
 def test_char_lm_reads_stdlib_text_with_fixed_split():

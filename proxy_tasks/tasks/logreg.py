@@ -13,9 +13,9 @@ import jax.numpy as jnp
 from proxy_tasks.task import Problem
 
 DEFAULTS = {
-    "proxy": {"dim": 64, "batch_size": 32, "steps": 200, "val_size": 1024, "lr_peak": 30.0},
-    "x10": {"dim": 256, "batch_size": 128, "steps": 1000, "val_size": 4096, "lr_peak": 30.0},
-    "x100": {"dim": 512, "batch_size": 256, "steps": 4000, "val_size": 8192, "lr_peak": 30.0},
+    "proxy": {"dim": 64, "batch_size": 32, "steps": 200, "val_size": 1024, "param_scale": 30.0},
+    "x10": {"dim": 256, "batch_size": 128, "steps": 1000, "val_size": 4096, "param_scale": 30.0},
+    "x100": {"dim": 512, "batch_size": 256, "steps": 4000, "val_size": 8192, "param_scale": 30.0},
 }
 
 

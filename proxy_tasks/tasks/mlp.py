@@ -10,11 +10,11 @@ from proxy_tasks.task import Problem
 
 DEFAULTS = {
     "proxy": {"in_dim": 16, "hidden": 32, "classes": 4, "batch_size": 64, "steps": 200, "val_size": 1024,
-              "label_noise": 0.5, "lr_peak": 10.0},
+              "label_noise": 0.5, "param_scale": 10.0},
     "x10": {"in_dim": 32, "hidden": 128, "classes": 8, "batch_size": 256, "steps": 1000, "val_size": 4096,
-            "label_noise": 0.5, "lr_peak": 10.0},
+            "label_noise": 0.5, "param_scale": 10.0},
     "x100": {"in_dim": 64, "hidden": 512, "classes": 10, "batch_size": 1024, "steps": 3000, "val_size": 8192,
-             "label_noise": 0.5, "lr_peak": 10.0},
+             "label_noise": 0.5, "param_scale": 10.0},
 }
 
 

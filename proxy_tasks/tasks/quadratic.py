@@ -15,13 +15,13 @@ from proxy_tasks.task import Problem
 DEFAULTS = {
     "proxy": {"dim": 32, "batch_size": 32, "steps": 200, "cond": 100.0, "noise": 0.03, "teacher_scale": 0.1,
               "val_size": 512,
-              "lr_peak": 10.0},
+              "param_scale": 10.0},
     "x10": {"dim": 128, "batch_size": 128, "steps": 1000, "cond": 1000.0, "noise": 0.03, "teacher_scale": 0.1,
               "val_size": 2048,
-            "lr_peak": 10.0},
+            "param_scale": 10.0},
     "x100": {"dim": 512, "batch_size": 256, "steps": 4000, "cond": 1000.0, "noise": 0.03, "teacher_scale": 0.1,
               "val_size": 4096,
-             "lr_peak": 10.0},
+             "param_scale": 10.0},
 }
 
 

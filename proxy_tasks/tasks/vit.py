@@ -16,11 +16,11 @@ from proxy_tasks.tasks import _transformer as tf
 CLASSES = 6
 DEFAULTS = {
     "proxy": {"image": 12, "patch": 4, "d_model": 16, "layers": 1, "heads": 2, "batch_size": 32, "steps": 200,
-              "noise": 0.3, "val_size": 512, "lr_peak": 10.0, "schedule": "warmup_cosine"},
+              "noise": 0.3, "val_size": 512, "param_scale": 10.0, "schedule": "warmup_cosine"},
     "x10": {"image": 16, "patch": 4, "d_model": 32, "layers": 2, "heads": 2, "batch_size": 128, "steps": 1000,
-            "noise": 0.3, "val_size": 2048, "lr_peak": 10.0, "schedule": "warmup_cosine"},
+            "noise": 0.3, "val_size": 2048, "param_scale": 10.0, "schedule": "warmup_cosine"},
     "x100": {"image": 16, "patch": 4, "d_model": 64, "layers": 4, "heads": 4, "batch_size": 256, "steps": 3000,
-             "noise": 0.3, "val_size": 4096, "lr_peak": 10.0, "schedule": "warmup_cosine"},
+             "noise": 0.3, "val_size": 4096, "param_scale": 10.0, "schedule": "warmup_cosine"},
 }
 
 
