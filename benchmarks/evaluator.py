@@ -9,7 +9,7 @@ For the MLP task and the tiniest task (quadratic), at ``proxy`` scale, in one ru
 Prints a table, then one JSON line with the seconds per evaluation and the ratios
 (programs per second relative to naive and to the floor). Timings are the best of interleaved repeats.
 
-    python benchmarks/evaluator.py [--repeats 15] [--batch 8] [--naive-programs 3]
+    python benchmarks/evaluator.py [--repeats 15] [--batch 32] [--naive-programs 3]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def measure(task_name: str, repeats: int, batch: int, naive_programs: int) -> di
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--naive-programs", type=int, default=3)
     args = parser.parse_args()
     rows = [measure(t, args.repeats, args.batch, args.naive_programs) for t in ("mlp", "quadratic")]

@@ -104,7 +104,7 @@ class Evaluator:
     def __init__(self, tasks: Sequence[str] | Mapping[str, float] = DEFAULT_TASKS, scale: str = "proxy",
                  seeds: Sequence[int] = (0,), hurdle: float | None = None,
                  cache_dir: str | os.PathLike | None = None, hurdle_fraction: float = 0.3,
-                 batching: str | bool = "auto", batch_size: int = 8, **task_overrides: Any):
+                 batching: str | bool = "auto", batch_size: int = 32, **task_overrides: Any):
         self.weights = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         if not self.weights:
             raise ValueError("no tasks given")
@@ -256,8 +256,11 @@ class Evaluator:
 
     def _run_batch(self, task: Task, runner: ProgramRunner, encs, group, mode: str) -> list[TaskResult]:
         t0 = time.perf_counter()
-        arrays = interpreter.stack([encs[j] for j, _ in group] + [encs[group[0][0]]] * (self.batch_size - len(group)))
-        seeds = np.asarray([s for _, s in group] + [group[0][1]] * (self.batch_size - len(group)), np.int32)
+        # pad to a power of two (at most batch_size): few compiled shapes, little wasted work
+        size = min(self.batch_size, 1 << (len(group) - 1).bit_length())
+        pad = max(0, size - len(group))
+        arrays = interpreter.stack([encs[j] for j, _ in group] + [encs[group[0][0]]] * pad)
+        seeds = np.asarray([s for _, s in group] + [group[0][1]] * pad, np.int32)
         curves = runner.run_batched(arrays, seeds, mode)
         each = (time.perf_counter() - t0) / len(group)
         return [self._finish(task, seed, curves[k], task.steps, each) for k, (_, seed) in enumerate(group)]
@@ -268,14 +271,20 @@ def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size
     """The fastest way to run many programs here: "single", "map" or "vmap" (per program, warm).
 
     Compiles each way once and times it; a batched mode must beat one-at-a-time by 10% to be
-    chosen, since the measurement is noisy on a shared machine.
+    chosen, since the measurement is noisy on a shared machine. "vmap" is timed only off CPU:
+    there its select evaluates every op of the table per statement, which measured 5-50x slower
+    than one-at-a-time on every task (``benchmarks/evaluator.py``), and timing it on the larger
+    tasks would cost minutes.
     """
+    import jax
+
     arrays = enc.arrays()
     batch = interpreter.stack([enc] * batch_size)
     seeds = np.zeros(batch_size, np.int32)
     runs = {"single": (lambda: runner.run(arrays, 0), 1),
-            "map": (lambda: runner.run_batched(batch, seeds, "map"), batch_size),
-            "vmap": (lambda: runner.run_batched(batch, seeds, "vmap"), batch_size)}
+            "map": (lambda: runner.run_batched(batch, seeds, "map"), batch_size)}
+    if jax.default_backend() != "cpu":
+        runs["vmap"] = (lambda: runner.run_batched(batch, seeds, "vmap"), batch_size)
     cost = {}
     for mode, (fn, n) in runs.items():
         fn()
@@ -285,5 +294,5 @@ def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size
             fn()
             best = min(best, time.perf_counter() - t0)
         cost[mode] = best / n
-    batched = min(("map", "vmap"), key=cost.__getitem__)
+    batched = min((m for m in cost if m != "single"), key=cost.__getitem__)
     return batched if cost[batched] < 0.9 * cost["single"] else "single"

@@ -120,8 +120,9 @@ def test_batched_modes_match_one_at_a_time(tmp_path, mode):
 
 def test_auto_batching_picks_a_mode(tmp_path):
     ev = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batch_size=4, **FAST)
-    ev.evaluate([library.get("lion"), library.get("signum")])
+    results = ev.evaluate([library.get("lion"), library.get("signum")])
     assert set(ev._batch_mode.values()) <= {"single", "map", "vmap"} and ev._batch_mode
+    assert all(len(r.tasks) == 2 and r.reason is None for r in results)
 
 
 def test_config_round_trips(ev):
