@@ -111,3 +111,14 @@ def test_char_lm_reads_stdlib_text_with_fixed_split():
     assert b"import" in bytes(text.astype(np.uint8))
     task = registry.get_task("char_lm", text_chars=50_000)
     assert task.problem.val.shape == (task.settings["val_windows"], task.settings["context"] + 1)
+
+
+@pytest.mark.parametrize("scale", ["x10", pytest.param("x100", marks=pytest.mark.slow)])
+def test_larger_scales_build_and_have_a_finite_initial_loss(scale):
+    import jax
+
+    for name in registry.TASKS:
+        task = registry.get_task(name, scale)
+        params = task.problem.init(jax.random.PRNGKey(0))
+        assert np.isfinite(float(task.val_loss(params))), (name, scale)
+        assert task.steps >= 1000

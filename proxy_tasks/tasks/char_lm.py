@@ -1,7 +1,8 @@
 """A character-level transformer language model on the Python standard library's own source.
 
-The text is read from the running interpreter's installation (top-level ``*.py`` files of the
-stdlib, sorted by name, bytes mapped to 7-bit ASCII), so nothing is downloaded; the first 90% is
+The text is read from the running interpreter's installation (the stdlib's top-level ``*.py``
+files sorted by name, then its packages' files if more text is needed; never site-packages;
+bytes mapped to 7-bit ASCII), so nothing is downloaded; the first 90% is
 the training split, the last 10% the validation split. Different Python versions ship different
 files, so absolute losses are comparable only on one interpreter version.
 """
@@ -34,8 +35,11 @@ DEFAULTS = {
 def stdlib_text(n_chars: int) -> np.ndarray:
     """The first ``n_chars`` bytes of the sorted stdlib sources as int32 codes < 128."""
     root = Path(sysconfig.get_paths()["stdlib"])
+    top = sorted(root.glob("*.py"))
+    deeper = sorted(p for p in root.rglob("*.py") if p.parent != root
+                    and not {"site-packages", "dist-packages"} & set(p.relative_to(root).parts))
     parts, total = [], 0
-    for path in sorted(root.glob("*.py")):
+    for path in top + deeper:  # top-level modules first, then packages (for the larger scales)
         data = path.read_bytes()
         parts.append(data)
         total += len(data)
