@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("program", metavar="PROGRAM_OR_NAME",
                         help="a .train file or a built-in name (lion, adamw, ...)")
     parser.add_argument("--task", action="append", dest="tasks", metavar="T",
-                        help="task to run (repeatable; default: all registered tasks)")
+                        help="task to run, weight 1 each (repeatable; default: all tasks at the default weights)")
     parser.add_argument("--scale", default="proxy", help="proxy | x10 | x100 (default: proxy)")
     parser.add_argument("--seeds", type=int, default=3, metavar="K", help="seeds 0..K-1 (default: 3)")
     parser.add_argument("--steps", type=int, default=None, help="override every task's step count")
@@ -35,7 +35,7 @@ def _stats(values) -> tuple[float, float]:
 def run(args) -> int:
     from dsl import ProgramError
     from proxy_tasks import registry
-    from proxy_tasks.evaluate import Evaluator
+    from proxy_tasks.evaluate import DEFAULT_TASKS, Evaluator
     from search.commands.common import fail, load_program
 
     try:
@@ -43,6 +43,7 @@ def run(args) -> int:
     except (ProgramError, OSError) as exc:
         return fail(str(exc))
     tasks = args.tasks or list(registry.TASKS)
+    weights = dict(DEFAULT_TASKS) if not args.tasks else {t: 1.0 for t in tasks}
     if args.seeds < 1:
         return fail("--seeds must be at least 1")
     overrides = {}
@@ -50,7 +51,7 @@ def run(args) -> int:
         overrides["steps"] = args.steps
         overrides["points"] = 1 if args.steps % 10 else 10
     try:
-        ev = Evaluator(tasks, scale=args.scale, seeds=range(args.seeds), cache_dir=args.cache_dir, **overrides)
+        ev = Evaluator(weights, scale=args.scale, seeds=range(args.seeds), cache_dir=args.cache_dir, **overrides)
     except (KeyError, ValueError) as exc:
         return fail(str(exc.args[0] if exc.args else exc))
     result = ev.evaluate_one(program)
@@ -66,7 +67,8 @@ def run(args) -> int:
                      "reason": next((r.reason for r in mine if r.reason), None)})
     if args.json:
         print(json.dumps({"program": label, "scale": args.scale, "seeds": list(ev.seeds),
-                          "fitness": result.fitness, "reason": result.reason, "seconds": result.seconds,
+                          "weights": weights, "fitness": result.fitness, "reason": result.reason,
+                          "seconds": result.seconds,
                           "tasks": rows, "runs": result.to_json()["tasks"]}))
         return 0
     _table(label, args.scale, ev.seeds, result, rows)
@@ -89,6 +91,6 @@ def _table(label, scale, seeds, result, rows) -> None:
                       str(r["diverged"]))
     console = Console()
     console.print(table)
-    console.print(f"fitness (weighted mean of log(AdamW / loss)): {result.fitness:+.4f}")
+    console.print(f"fitness (weighted mean of log(AdamW / loss); WORST if any run diverged): {result.fitness:+.4f}")
     if result.reason:
         console.print(f"first problem: {result.reason}")
