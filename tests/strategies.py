@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from dsl import ops
@@ -35,5 +36,6 @@ def programs(draw, max_statements: int = 12, op_names: tuple[str, ...] | None = 
     program = Program(tuple(statements), ("w", "m", "v"))
     kinds = final_kinds(program)
     candidates = [n for n in names if kinds[n] == TENSOR] if valid else names
+    assume(candidates)  # every tensor name may have been overwritten by a scalar
     returns = tuple(draw(st.sampled_from(candidates)) for _ in range(3))
     return Program(tuple(statements), returns)
