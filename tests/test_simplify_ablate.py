@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import pytest
 
@@ -138,22 +136,17 @@ def _ablate_discovered(tasks, tolerance, **overrides):
 
 def test_ablation_on_proxy_tasks_turns_discovered_into_lion():
     # The MLP at 1000 steps (not its 200-step proxy default: short runs penalise the slow
-    # beta2 = 0.997 momentum) needs the sign and both momentum coefficients, while clip and
-    # arcsin are near the identity there and go.
-    _mlp_1000_steps()
-
-
-@functools.cache
-def _mlp_1000_steps():
-    return _ablate_discovered(["mlp"], 0.002, steps=1000)
-
-
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap (issue 5): no proxy task measured so far rewards the weight decay of "
-    "discovered_pruned.train enough for ablation to keep it; the MLP at 1000 steps deletes it"))
-def test_ablation_on_proxy_tasks_keeps_the_weight_decay():
-    result, _ = _mlp_1000_steps()
+    # beta2 = 0.997 momentum), mean over 3 seeds. Tolerance 0: a change is kept only if the
+    # fitness does not drop. The margin that keeps the weight decay is thin (deleting it costs
+    # ~1e-4 of fitness here; any tolerance above that deletes it): see docs/simplify.md.
+    result, _ = _ablate_discovered(["mlp"], 0.0, steps=1000, seeds=(0, 1, 2))
     assert result.recognition.params["weight_decay"] == pytest.approx(0.4602, rel=1e-6)
+    # issue 7: the Lion found this way is Lion-K with K = l1 and the box 1/0.4602 = 2.17
+    from simplify.lionk import match_lionk
+
+    found = match_lionk(result.program)
+    assert found.member and found.k_name == "l1", found.describe()
+    assert found.problem() == "minimize f(x) subject to ||x||_inf <= 1/lambda = 2.17"
 
 
 @pytest.mark.slow
