@@ -41,27 +41,31 @@ def input_kinds() -> dict[str, str]:
     return {"w": TENSOR, "g": TENSOR, "m": TENSOR, "v": TENSOR, "lr": SCALAR}
 
 
-def infer_kinds(program: Program) -> tuple[str, ...]:
-    """The kind of each statement's result, by abstract execution over {scalar, tensor}."""
+def scan_kinds(program: Program, upto: int | None = None) -> tuple[dict[str, str], list[str]]:
+    """One abstract-execution pass over the first ``upto`` statements (default: all).
+
+    Returns the kind of every name visible after them and the kind of each statement's result.
+    """
     env = input_kinds()
-    out = []
-    for st in program.statements:
-        op = ops.BY_NAME[st.op]
-        if op.kind == ops.REDUCING or op.kind == ops.CONSTANT:
+    kinds = []
+    for st in program.statements[:upto]:
+        if ops.BY_NAME[st.op].kind != ops.ELEMENTWISE:  # reducing ops and constants
             kind = SCALAR
         else:
             kind = TENSOR if any(env[a] == TENSOR for a in st.names) else SCALAR
         env[st.dst] = kind
-        out.append(kind)
-    return tuple(out)
+        kinds.append(kind)
+    return env, kinds
+
+
+def infer_kinds(program: Program) -> tuple[str, ...]:
+    """The kind of each statement's result, by abstract execution over {scalar, tensor}."""
+    return tuple(scan_kinds(program)[1])
 
 
 def final_kinds(program: Program) -> dict[str, str]:
     """The kind of every name at the end of the body."""
-    env = input_kinds()
-    for st, kind in zip(program.statements, infer_kinds(program)):
-        env[st.dst] = kind
-    return env
+    return scan_kinds(program)[0]
 
 
 def liveness(program: Program) -> tuple[tuple[int, ...], tuple[bool, bool]]:
@@ -122,15 +126,14 @@ def _digest(text: str) -> str:
 
 def analyze(program: Program) -> Analysis:
     """Check ``program`` and describe it; ``ProgramError`` if a returned value is not a tensor."""
-    kinds = infer_kinds(program)
-    env = final_kinds(program)
+    env, kinds = scan_kinds(program)
     for label, name in zip(("update", "m", "v"), program.returns):
         if env[name] != TENSOR:
             raise ProgramError(f"the returned {label} {name!r} is a scalar, not a tensor")
     live, state_live = liveness(program)
     live_set = set(live)
     redundant = tuple(i for i in range(len(program.statements)) if i not in live_set)
-    return Analysis(kinds, live, redundant, state_live, fingerprint(program, live, state_live))
+    return Analysis(tuple(kinds), live, redundant, state_live, fingerprint(program, live, state_live))
 
 
 def check(program: Program) -> Analysis:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsl import ops
-from dsl.check import SCALAR, TENSOR, Analysis, fingerprint, input_kinds, liveness
+from dsl.check import Analysis, analyze, scan_kinds
 from dsl.printer import format_statement
 from dsl.program import INPUTS, Program, ProgramError, Statement
 
@@ -53,36 +53,9 @@ class MutationFailed(RuntimeError):
     """No valid child within ``max_redraws`` draws (the seed programs are probably broken)."""
 
 
-def _kinds(program: Program, index: int | None = None) -> tuple[dict[str, str], list[str]]:
-    """Kind of each name visible just before statement ``index`` (default: at the end), and the
-    kind of each statement's result: ``dsl.check.infer_kinds`` in one pass."""
-    env = input_kinds()
-    kinds = []
-    for st in program.statements[:index]:
-        if ops.BY_NAME[st.op].kind != ops.ELEMENTWISE:
-            kind = SCALAR
-        else:
-            kind = TENSOR if any(isinstance(a, str) and env[a] == TENSOR for a in st.args) else SCALAR
-        env[st.dst] = kind
-        kinds.append(kind)
-    return env, kinds
-
-
 def _names_before(program: Program, index: int) -> dict[str, str]:
-    return _kinds(program, index)[0]
-
-
-def fast_analyze(program: Program) -> Analysis:
-    """``dsl.analyze`` with one kind-inference pass instead of two (the search's hot path);
-    tests check that both agree."""
-    env, kinds = _kinds(program)
-    for label, name in zip(("update", "m", "v"), program.returns):
-        if env[name] != TENSOR:
-            raise ProgramError(f"the returned {label} {name!r} is a scalar, not a tensor")
-    live, state_live = liveness(program)
-    live_set = set(live)
-    redundant = tuple(i for i in range(len(program.statements)) if i not in live_set)
-    return Analysis(tuple(kinds), live, redundant, state_live, fingerprint(program, live, state_live))
+    """Kind of each name visible just before statement ``index``."""
+    return scan_kinds(program, index)[0]
 
 
 def _fresh_name(program: Program) -> str:
@@ -189,7 +162,7 @@ def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Ch
                 parts.append(detail)
             if len(program.statements) > s.max_length:
                 raise ProgramError(f"longer than {s.max_length} statements")
-            analysis = fast_analyze(program)
+            analysis = analyze(program)
         except ProgramError:
             redraws += 1
             continue
@@ -198,6 +171,6 @@ def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Ch
 
 
 __all__ = [
-    "Child", "MUTATIONS", "fast_analyze", "MutationFailed", "MutationSettings", "delete_statement", "insert_statement",
-    "modify_argument", "mutate", "random_constant", "SCALAR", "TENSOR",
+    "Child", "MUTATIONS", "MutationFailed", "MutationSettings", "delete_statement", "insert_statement",
+    "modify_argument", "mutate", "random_constant",
 ]

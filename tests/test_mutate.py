@@ -141,8 +141,10 @@ def test_mutate_is_deterministic_for_a_seed():
     assert chain(7) != chain(8)
 
 
-def test_fast_analyze_agrees_with_dsl_analyze():
-    from search.mutate import MUTATIONS, fast_analyze
+def test_mutations_yield_both_valid_and_scalar_returning_candidates():
+    """The checker (one kind pass, `dsl.analyze`) accepts most raw mutations and rejects the rest
+    only for returning a scalar; the search redraws those."""
+    from search.mutate import MUTATIONS
 
     rng = np.random.default_rng(9)
     s = MutationSettings(max_length=40)
@@ -154,14 +156,11 @@ def test_fast_analyze_agrees_with_dsl_analyze():
         except ProgramError:
             continue
         try:
-            expected = analyze(cand)
+            analyze(cand)
         except ProgramError as exc:
-            with pytest.raises(ProgramError, match="scalar, not a tensor"):
-                fast_analyze(cand)
             invalid += 1
-            assert "scalar" in str(exc)
+            assert "scalar, not a tensor" in str(exc)
             continue
-        assert fast_analyze(cand) == expected
         checked += 1
         if len(cand) <= 25:
             p = cand
