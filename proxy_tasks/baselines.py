@@ -25,28 +25,34 @@ def default_cache_dir() -> Path:
     return Path(root) / "baselines" if root else Path.home() / ".cache" / "optsearch" / "baselines"
 
 
-def _path(cache_dir: Path, task: Task, seed: int, which: str) -> Path:
+def _path(cache_dir: Path, task: Task, seed: int, which: str, lr_scale: float = 1.0) -> Path:
     digest = hashlib.blake2b(task.key.encode(), digest_size=8).hexdigest()
-    return cache_dir / f"{which}-{task.name}-{task.scale}-seed{seed}-{digest}.json"
+    lr = "" if lr_scale == 1.0 else f"-lr{lr_scale:g}"
+    return cache_dir / f"{which}-{task.name}-{task.scale}-seed{seed}{lr}-{digest}.json"
 
 
-def curve(task: Task, seed: int, cache_dir: str | os.PathLike | None = None, which: str = "adamw") -> np.ndarray:
-    """The validation curve of the ``which`` baseline ("adamw" or "lion"), from cache or computed."""
+def curve(task: Task, seed: int, cache_dir: str | os.PathLike | None = None, which: str = "adamw",
+          lr_scale: float = 1.0) -> np.ndarray:
+    """The validation curve of the ``which`` baseline ("adamw" or "lion"), from cache or computed.
+
+    ``lr_scale`` multiplies the baseline's learning rate (the evaluator's learning-rate grid).
+    """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    path = _path(cache, task, seed, which)
+    path = _path(cache, task, seed, which, lr_scale)
     if path.exists():
         try:
             return np.asarray(json.loads(path.read_text())["curve"], np.float64)
         except (ValueError, KeyError):
             pass  # a torn write from a killed process: recompute
-    key = f"{which}:{task.key}"
+    key = f"{which}:{lr_scale}:{task.key}"
     if key not in _RUNS:
-        tx = training.adamw(task) if which == "adamw" else training.lion(task)
+        tx = training.adamw(task, lr_scale) if which == "adamw" else training.lion(task, lr_scale)
         _RUNS[key] = training.make_optax_run(task, tx)
     values = np.asarray(_RUNS[key](seed), np.float64)  # type: ignore[operator]
     cache.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"task": task.name, "scale": task.scale, "seed": seed, "which": which,
+                               "lr_scale": lr_scale,
                                "settings": dict(task.settings), "curve": values.tolist()}))
     os.replace(tmp, path)
     return values

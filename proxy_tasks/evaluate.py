@@ -44,12 +44,13 @@ class TaskResult:
     reason: str | None
     steps: int
     seconds: float
+    lr_scale: float = 1.0  # the learning-rate grid value this run used (the best one on the task)
 
     def to_json(self) -> dict:
         return {"task": self.task, "scale": self.scale, "seed": self.seed, "loss": _num(self.loss),
                 "baseline_loss": _num(self.baseline_loss), "fitness": self.fitness,
                 "curve": [_num(x) for x in self.curve], "diverged": self.diverged, "reason": self.reason,
-                "steps": self.steps, "seconds": self.seconds}
+                "steps": self.steps, "seconds": self.seconds, "lr_scale": self.lr_scale}
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,20 @@ class Evaluator:
 
     ``tasks``: names or name -> weight. ``hurdle``: minimum fitness (against the baseline's curve at
     the same point) that a run must reach after ``hurdle_fraction`` of its steps, else it stops
-    there. ``batching``: "auto" (measure the fastest of one-at-a-time, "map" and "vmap" per task
-    and bucket), "map", "vmap" or False. ``task_overrides``: settings for every task that has
-    them (``steps=40``), or per task (``mlp={"steps": 100}``). The fitness of a program is the
-    weighted mean of its task fitnesses, or ``WORST_FITNESS`` if it diverged on any task.
+    there. ``batching``: "auto" (measure the fastest of one-at-a-time, "runs", "map" and "vmap"
+    per task and bucket), "runs", "map", "vmap" or False. ``lr_grid``: multipliers of the
+    learning-rate schedule; every program (and the AdamW baseline) runs at each one, and each
+    task scores the program at its best value (mean over seeds), so a candidate is not judged by
+    a step size that mutations have not tuned yet. ``task_overrides``: settings for every task
+    that has them (``steps=40``), or per task (``mlp={"steps": 100}``). The fitness of a program
+    is the weighted mean of its task fitnesses, or ``WORST_FITNESS`` if it diverged on any task.
     """
 
     def __init__(self, tasks: Sequence[str] | Mapping[str, float] = DEFAULT_TASKS, scale: str = "proxy",
                  seeds: Sequence[int] = (0,), hurdle: float | None = None,
                  cache_dir: str | os.PathLike | None = None, hurdle_fraction: float = 0.3,
-                 batching: str | bool = "auto", batch_size: int = 32, **task_overrides: Any):
+                 batching: str | bool = "auto", batch_size: int = 32, lr_grid: Sequence[float] = (1.0,),
+                 **task_overrides: Any):
         self.weights = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         if not self.weights:
             raise ValueError("no tasks given")
@@ -112,6 +117,10 @@ class Evaluator:
         self.hurdle, self.hurdle_fraction = hurdle, float(hurdle_fraction)
         self.cache_dir = None if cache_dir is None else str(cache_dir)
         self.batching, self.batch_size = batching, int(batch_size)
+        self.lr_grid = tuple(float(x) for x in lr_grid)
+        if not self.lr_grid or any(not (math.isfinite(x) and x > 0) for x in self.lr_grid):
+            raise ValueError(f"lr_grid must hold positive numbers, not {list(lr_grid)!r}")
+        self._baseline_scale: dict[tuple[str, str], float] = {}
         self.task_overrides = dict(task_overrides)
         self.tasks: dict[str, Task] = {}
         shared = {k: v for k, v in task_overrides.items() if k not in registry.TASKS}
@@ -131,7 +140,8 @@ class Evaluator:
         """JSON-able keyword arguments: ``Evaluator(**config())`` rebuilds an equivalent evaluator."""
         return {"tasks": dict(self.weights), "scale": self.scale, "seeds": list(self.seeds),
                 "hurdle": self.hurdle, "cache_dir": self.cache_dir, "hurdle_fraction": self.hurdle_fraction,
-                "batching": self.batching, "batch_size": self.batch_size, **self.task_overrides}
+                "batching": self.batching, "batch_size": self.batch_size, "lr_grid": list(self.lr_grid),
+                **self.task_overrides}
 
     # --- public -------------------------------------------------------------------------------
 
@@ -165,7 +175,7 @@ class Evaluator:
             if errors[i] is not None:
                 out.append(EvalResult(WORST_FITNESS, (), 0.0, errors[i]))
                 continue
-            results = tuple(per_prog[i])
+            results = self._best_scales(per_prog[i])
             total = sum(self.weights.values())
             fit = sum(self.weights[r.task] * r.fitness for r in results) / (total * len(self.seeds))
             if any(r.diverged for r in results):
@@ -177,8 +187,34 @@ class Evaluator:
         return out
 
     def baseline(self, task: str, seed: int, which: str = "adamw") -> np.ndarray:
-        """The cached validation curve of the AdamW (or Lion) baseline."""
-        return baselines.curve(self.tasks[task], seed, self.cache_dir, which)
+        """The cached validation curve of the AdamW (or Lion) baseline, at its best ``lr_grid`` value."""
+        return baselines.curve(self.tasks[task], seed, self.cache_dir, which, self.baseline_scale(task, which))
+
+    def baseline_scale(self, task: str, which: str = "adamw") -> float:
+        """The baseline's learning-rate multiplier: the grid value with the lowest mean final loss."""
+        if len(self.lr_grid) == 1:
+            return self.lr_grid[0]
+        key = (task, which)
+        if key not in self._baseline_scale:
+            def mean_final(scale: float) -> float:
+                finals = [baselines.curve(self.tasks[task], s, self.cache_dir, which, scale)[-1] for s in self.seeds]
+                return float(np.mean(finals)) if all(np.isfinite(finals)) else math.inf
+            self._baseline_scale[key] = min(self.lr_grid, key=mean_final)
+        return self._baseline_scale[key]
+
+    def _best_scales(self, results: list[TaskResult]) -> tuple[TaskResult, ...]:
+        """Per task, the runs at the grid value with the best mean fitness over seeds."""
+        if len(self.lr_grid) == 1:
+            return tuple(results)
+        out: list[TaskResult] = []
+        for name in self.tasks:
+            mine = [r for r in results if r.task == name]
+            by_scale: dict[float, list[TaskResult]] = {}
+            for r in mine:
+                by_scale.setdefault(r.lr_scale, []).append(r)
+            best = max(by_scale, key=lambda s: (float(np.mean([r.fitness for r in by_scale[s]])), -abs(math.log(s))))
+            out.extend(by_scale[best])
+        return tuple(out)
 
     # --- internals ------------------------------------------------------------------------------
 
@@ -190,35 +226,43 @@ class Evaluator:
 
     def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded]) -> list[list[TaskResult]]:
         runner = self._runner(task, bucket)
-        jobs = [(j, seed) for j in range(len(encs)) for seed in self.seeds]
+        runs = [(seed, scale) for seed in self.seeds for scale in self.lr_grid]
+        jobs = [(j, seed, scale) for j in range(len(encs)) for seed, scale in runs]
         results: list[list[TaskResult]] = [[] for _ in encs]
-        mode = self._mode(task, bucket, runner, encs, jobs)
+        mode = self._mode(task, bucket, runner, encs, jobs, len(runs))
         if mode == "single":
-            for j, seed in jobs:
-                results[j].append(self._run_single(task, runner, encs[j], seed))
+            for j, seed, scale in jobs:
+                results[j].append(self._run_single(task, runner, encs[j], seed, scale))
+            return results
+        if mode == "runs":
+            for j, enc in enumerate(encs):
+                for lo in range(0, len(runs), self.batch_size):
+                    results[j].extend(self._run_runs(task, runner, enc, runs[lo: lo + self.batch_size]))
             return results
         for lo in range(0, len(jobs), self.batch_size):
             group = jobs[lo: lo + self.batch_size]
-            for (j, _seed), res in zip(group, self._run_batch(task, runner, encs, group, mode)):
+            for (j, _seed, _scale), res in zip(group, self._run_batch(task, runner, encs, group, mode)):
                 results[j].append(res)
         return results
 
-    def _mode(self, task, bucket, runner, encs, jobs) -> str:
-        """"single", "map" or "vmap" for this task and bucket (see ``ProgramRunner.run_batched``)."""
+    def _mode(self, task, bucket, runner, encs, jobs, n_runs: int) -> str:
+        """"single", "runs", "map" or "vmap" for this task and bucket (see ``ProgramRunner``)."""
         choice = {True: "map", False: "single"}.get(self.batching, self.batching)  # type: ignore[call-overload]
-        if choice not in ("auto", "single", "map", "vmap"):
-            raise ValueError(f"batching must be 'auto', 'map', 'vmap' or False, not {self.batching!r}")
+        if choice not in ("auto", "single", "runs", "map", "vmap"):
+            raise ValueError(f"batching must be 'auto', 'runs', 'map', 'vmap' or False, not {self.batching!r}")
         if len(jobs) < 2 or self.hurdle is not None:
+            return "single"
+        if choice == "runs" and n_runs < 2:
             return "single"
         if choice != "auto":
             return choice
-        key = (task.name, bucket)
+        key = (task.name, bucket, n_runs)
         if key not in self._batch_mode:
-            self._batch_mode[key] = measure_batching(runner, encs[0], self.batch_size)
+            self._batch_mode[key] = measure_batching(runner, encs[0], self.batch_size, n_runs=n_runs)
         return self._batch_mode[key]
 
     def _finish(self, task: Task, seed: int, curve: np.ndarray, steps: int, seconds: float,
-                hurdle_reason: str | None = None) -> TaskResult:
+                hurdle_reason: str | None = None, scale: float = 1.0) -> TaskResult:
         base = self.baseline(task.name, seed)
         reason = judge(curve, float(task.settings["blowup"]))
         loss = float(curve[-1])
@@ -231,16 +275,16 @@ class Evaluator:
             fit = fitness_of(loss, float(base[-1]))
         sub = tuple(float(x) for x in curve[:: max(1, (len(curve) - 1) // CURVE_POINTS)])
         return TaskResult(task.name, task.scale, seed, loss, float(base[-1]), fit, sub,
-                          reason is not None and hurdle_reason is None, reason, steps, seconds)
+                          reason is not None and hurdle_reason is None, reason, steps, seconds, scale)
 
-    def _run_single(self, task: Task, runner: ProgramRunner, enc, seed: int) -> TaskResult:
+    def _run_single(self, task: Task, runner: ProgramRunner, enc, seed: int, scale: float = 1.0) -> TaskResult:
         t0 = time.perf_counter()
         arrays = enc.arrays()
         if self.hurdle is None:
-            curve = runner.run(arrays, seed)
-            return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0)
+            curve = runner.run(arrays, seed, scale)
+            return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0, scale=scale)
         cut = min(task.points, max(1, int(round(self.hurdle_fraction * task.points))))
-        state, l0 = runner.init(arrays, seed)
+        state, l0 = runner.init(arrays, seed, scale)
         state, first = runner.advance(state, arrays, 0, cut)
         curve = np.concatenate([[float(l0)], np.asarray(first)])
         base = self.baseline(task.name, seed)
@@ -248,27 +292,45 @@ class Evaluator:
         if cut < task.points and judge(curve, float(task.settings["blowup"])) is None and partial < self.hurdle:
             why = (f"hurdle: fitness {partial:.3g} < {self.hurdle:g} after {cut * task.chunk} of "
                    f"{task.steps} steps")
-            return self._finish(task, seed, curve, cut * task.chunk, time.perf_counter() - t0, why)
+            return self._finish(task, seed, curve, cut * task.chunk, time.perf_counter() - t0, why, scale)
         if cut < task.points:
             _, rest = runner.advance(state, arrays, cut, task.points - cut)
             curve = np.concatenate([curve, np.asarray(rest)])
-        return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0)
+        return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0, scale=scale)
+
+    def _padded(self, n: int) -> int:
+        """Batch size for ``n`` items: a power of two (at most batch_size), so few shapes compile."""
+        return min(self.batch_size, 1 << (n - 1).bit_length())
+
+    def _run_runs(self, task: Task, runner: ProgramRunner, enc, runs) -> list[TaskResult]:
+        t0 = time.perf_counter()
+        pad = max(0, self._padded(len(runs)) - len(runs))
+        seeds, scales = zip(*(list(runs) + [runs[0]] * pad))
+        curves = runner.run_runs(enc.arrays(), seeds, scales)
+        each = (time.perf_counter() - t0) / len(runs)
+        return [self._finish(task, seed, curves[k], task.steps, each, scale=scale)
+                for k, (seed, scale) in enumerate(runs)]
 
     def _run_batch(self, task: Task, runner: ProgramRunner, encs, group, mode: str) -> list[TaskResult]:
         t0 = time.perf_counter()
-        # pad to a power of two (at most batch_size): few compiled shapes, little wasted work
-        size = min(self.batch_size, 1 << (len(group) - 1).bit_length())
-        pad = max(0, size - len(group))
-        arrays = interpreter.stack([encs[j] for j, _ in group] + [encs[group[0][0]]] * pad)
-        seeds = np.asarray([s for _, s in group] + [group[0][1]] * pad, np.int32)
-        curves = runner.run_batched(arrays, seeds, mode)
+        pad = max(0, self._padded(len(group)) - len(group))
+        padded = list(group) + [group[0]] * pad
+        arrays = interpreter.stack([encs[j] for j, _, _ in padded])
+        seeds = np.asarray([s for _, s, _ in padded], np.int32)
+        scales = np.asarray([c for _, _, c in padded], np.float32)
+        curves = runner.run_batched(arrays, seeds, mode, scales)
         each = (time.perf_counter() - t0) / len(group)
-        return [self._finish(task, seed, curves[k], task.steps, each) for k, (_, seed) in enumerate(group)]
+        return [self._finish(task, seed, curves[k], task.steps, each, scale=scale)
+                for k, (_, seed, scale) in enumerate(group)]
 
 
 def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size: int,
-                     repeats: int = 2) -> str:
-    """The fastest way to run many programs here: "single", "map" or "vmap" (per program, warm).
+                     repeats: int = 2, n_runs: int = 1) -> str:
+    """The fastest way to run many programs here: "single", "runs", "map" or "vmap" (per run, warm).
+
+    "runs" (several seeds or learning-rate scales of one program at once) is timed when each
+    program has ``n_runs >= 2`` runs; it keeps the interpreter's switch unbatched and is the
+    cheapest batching where it applies.
 
     Compiles each way once and times it; a batched mode must beat one-at-a-time by 10% to be
     chosen, since the measurement is noisy on a shared machine. "vmap" is timed only off CPU:
@@ -283,6 +345,9 @@ def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size
     seeds = np.zeros(batch_size, np.int32)
     runs = {"single": (lambda: runner.run(arrays, 0), 1),
             "map": (lambda: runner.run_batched(batch, seeds, "map"), batch_size)}
+    if n_runs >= 2:
+        k = min(batch_size, 1 << (n_runs - 1).bit_length())
+        runs["runs"] = (lambda: runner.run_runs(arrays, np.zeros(k, np.int32), np.ones(k, np.float32)), k)
     if jax.default_backend() != "cpu":
         runs["vmap"] = (lambda: runner.run_batched(batch, seeds, "vmap"), batch_size)
     cost = {}

@@ -27,6 +27,7 @@ class RunState(NamedTuple):
     v: jax.Array
     regs: jax.Array   # interpreter registers (constants persist across steps)
     batch_key: jax.Array
+    lr_scale: jax.Array  # multiplies the schedule's value (the learning-rate grid), float32 scalar
 
 
 def _leaf_ids(params) -> tuple[np.ndarray, int]:
@@ -38,8 +39,9 @@ def _leaf_ids(params) -> tuple[np.ndarray, int]:
 class ProgramRunner:
     """Compiled training loops for one task and one bucket, shared by every program.
 
-    ``init(encoded arrays, seed) -> (state, initial loss)`` and ``advance(state, encoded arrays,
-    first_chunk, n_chunks) -> (state, losses)``; ``batched`` variants take a leading program axis.
+    ``init(encoded arrays, seed, lr_scale) -> (state, initial loss)`` and ``advance(state, encoded
+    arrays, first_chunk, n_chunks) -> (state, losses)``; ``batched`` variants take a leading program
+    axis, ``runs`` variants a leading axis of runs (seeds, learning-rate scales) of ONE program.
     """
 
     def __init__(self, task: Task, bucket: int):
@@ -53,13 +55,14 @@ class ProgramRunner:
         loss, chunk = task.problem.loss, task.chunk
         unravel = self.unravel
 
-        def init(enc, seed):
+        def init(enc, seed, lr_scale=1.0):
             consts = enc[2]
             k_init, k_batch = task.keys(seed)
             w = ravel_pytree(task.problem.init(k_init))[0].astype(jnp.float32)
             zeros = jnp.zeros_like(w)
             regs = interpreter.init_registers(consts, bucket, self.size)
-            return RunState(w, zeros, zeros, regs, k_batch), task.val_loss(unravel(w))
+            scale = jnp.asarray(lr_scale, jnp.float32)
+            return RunState(w, zeros, zeros, regs, k_batch, scale), task.val_loss(unravel(w))
 
         def grad(state: RunState, t):
             batch = task.problem.batch(jax.random.fold_in(state.batch_key, t))
@@ -67,8 +70,9 @@ class ProgramRunner:
 
         def apply(state: RunState, g, t, enc):
             op, args, _, ret, n = enc
-            regs, upd, m, v = step(state.regs, op, args, ret, n, state.w, g, state.m, state.v, task.lr(t))
-            return RunState(state.w - upd, m, v, regs, state.batch_key)
+            lr = task.lr(t) * state.lr_scale
+            regs, upd, m, v = step(state.regs, op, args, ret, n, state.w, g, state.m, state.v, lr)
+            return RunState(state.w - upd, m, v, regs, state.batch_key, state.lr_scale)
 
         def train_step(state, t, enc):
             return apply(state, grad(state, t), t, enc)
@@ -99,14 +103,27 @@ class ProgramRunner:
             "map": jax.jit(make_advance(train_step_batched, jax.vmap(val)), static_argnums=3),
             "vmap": jax.jit(jax.vmap(single, in_axes=(0, 0, None, None)), static_argnums=3),
         }
+        # Runs of one program: the program (op codes) is shared, so under vmap each lax.switch
+        # keeps an unbatched index and stays a real branch; only the data is batched.
+        self.init_runs = jax.jit(jax.vmap(init, in_axes=(None, 0, 0)))
+        self.advance_runs = jax.jit(jax.vmap(single, in_axes=(0, None, None, None)), static_argnums=3)
 
-    def run(self, enc, seed: int) -> np.ndarray:
+    def run(self, enc, seed: int, lr_scale: float = 1.0) -> np.ndarray:
         """Whole run of one program: the curve [points + 1] (initial loss first)."""
-        state, l0 = self.init(enc, seed)
+        state, l0 = self.init(enc, seed, lr_scale)
         _, losses = self.advance(state, enc, 0, self.task.points)
         return np.concatenate([[float(l0)], np.asarray(losses)])
 
-    def run_batched(self, encs, seeds, mode: str = "map") -> np.ndarray:
+    def run_runs(self, enc, seeds, lr_scales) -> np.ndarray:
+        """Several runs of ONE program at once (seeds and learning-rate scales, same length R):
+        the curves [R, points + 1]. The cheapest batching: the interpreter's switch is not batched."""
+        seeds = np.asarray(seeds, np.int32)
+        scales = np.asarray(lr_scales, np.float32)
+        state, l0 = self.init_runs(enc, seeds, scales)
+        _, losses = self.advance_runs(state, enc, 0, self.task.points)
+        return np.concatenate([np.asarray(l0)[:, None], np.asarray(losses)], axis=1)
+
+    def run_batched(self, encs, seeds, mode: str = "map", lr_scales=None) -> np.ndarray:
         """Whole runs of a batch (leading axis on every encoded array and on ``seeds``): [B, points + 1].
 
         ``mode`` "map": the task is vmapped, the interpreter runs program by program (best where
@@ -114,7 +131,8 @@ class ProgramRunner:
         evaluates every op of the table and selects (best where wide arithmetic is cheap and
         launches are not, as on accelerators).
         """
-        state, l0 = self.init_batched(encs, seeds)
+        scales = np.ones(len(seeds), np.float32) if lr_scales is None else np.asarray(lr_scales, np.float32)
+        state, l0 = self.init_batched(encs, seeds, scales)
         _, losses = self._advance_batched[mode](state, encs, 0, self.task.points)
         losses = np.asarray(losses)
         return np.concatenate([np.asarray(l0)[:, None], losses.T if mode == "map" else losses], axis=1)
@@ -150,17 +168,17 @@ def make_optax_run(task: Task, tx: optax.GradientTransformation) -> Callable[[in
     return jax.jit(run)
 
 
-def adamw(task: Task) -> optax.GradientTransformation:
+def adamw(task: Task, lr_scale: float = 1.0) -> optax.GradientTransformation:
     """The AdamW baseline: optax.adamw (bias-corrected, eps 1e-8) on the task's schedule."""
     s = task.settings
-    return optax.adamw(lambda c: s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.999, eps=1e-8,
+    return optax.adamw(lambda c: lr_scale * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.999, eps=1e-8,
                        weight_decay=s["baseline_wd"])
 
 
-def lion(task: Task) -> optax.GradientTransformation:
+def lion(task: Task, lr_scale: float = 1.0) -> optax.GradientTransformation:
     """The Lion baseline: optax.lion at a tenth of AdamW's learning rate, ten times its decay."""
     s = task.settings
-    return optax.lion(lambda c: 0.1 * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.99,
+    return optax.lion(lambda c: lr_scale * 0.1 * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.99,
                       weight_decay=10 * s["baseline_wd"])
 
 

@@ -65,6 +65,8 @@ class EvaluatorSection:
     tasks: dict[str, float] | None = _f(None, "proxy task name -> weight (null: the Evaluator's DEFAULT_TASKS)")
     seeds: list[int] = _f(lambda: [0], "task seeds averaged into the fitness", factory=True)
     hurdle: float | None = _f(None, "hurdle passed to the Evaluator (skip later tasks below it)")
+    lr_grid: list[float] = _f(lambda: [1.0], "learning-rate multipliers: each task scores a program (and the "
+                                             "AdamW baseline) at its best one", factory=True)
     cache_dir: str | None = _f(None, "baseline cache folder passed to the Evaluator")
     overrides: dict[str, Any] = _f(dict, "extra keyword arguments for the Evaluator (task overrides)",
                                    factory=True)
@@ -228,6 +230,11 @@ def _cross_checks(cfg: Config) -> None:
     for i, scale in enumerate(cfg.funnel.scales):
         if scale not in ("proxy", "x10", "x100"):
             raise ConfigError(f"funnel.scales[{i}]", f"expected proxy, x10 or x100, got {scale!r}")
+    if not cfg.evaluator.lr_grid:
+        raise ConfigError("evaluator.lr_grid", "at least one value is needed")
+    for i, x in enumerate(cfg.evaluator.lr_grid):
+        if not x > 0:
+            raise ConfigError(f"evaluator.lr_grid[{i}]", f"must be > 0, got {x!r}")
     if cfg.evaluator.tasks is not None and not cfg.evaluator.tasks:
         raise ConfigError("evaluator.tasks", "at least one task is needed")
     if cfg.evaluator.factory is not None and ":" not in cfg.evaluator.factory:

@@ -106,22 +106,52 @@ def test_hurdle_stops_slow_programs_and_counts_saved_steps(tmp_path):
     assert good.tasks[0].steps == 40 and good.reason is None
 
 
-@pytest.mark.parametrize("mode", ["map", "vmap"])
+@pytest.mark.parametrize("mode", ["map", "vmap", "runs"])
 def test_batched_modes_match_one_at_a_time(tmp_path, mode):
     programs = [library.get(n) for n in ("lion", "signum", "momentum", "sgd", "nesterov")]  # one bucket
-    single = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batching=False, **FAST).evaluate(programs)
-    batched = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batching=mode, batch_size=4,
-                        **FAST).evaluate(programs)
-    for a, b in zip(single, batched):
+    grid = {"lr_grid": (0.5, 1.0)} if mode == "runs" else {}
+    single = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batching=False, **grid, **FAST)
+    batched = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batching=mode, batch_size=4, **grid,
+                        **FAST)
+    for a, b in zip(single.evaluate(programs), batched.evaluate(programs)):
+        assert len(a.tasks) == len(b.tasks) == 2
         for x, y in zip(a.tasks, b.tasks):
-            assert (x.task, x.seed) == (y.task, y.seed)
+            assert (x.task, x.seed, x.lr_scale) == (y.task, y.seed, y.lr_scale)
             assert y.loss == pytest.approx(x.loss, rel=1e-4)
+
+
+def test_lr_grid_scores_each_task_at_its_best_step_size(tmp_path):
+    """A grid value and the same factor baked into the program's own lr constant are one thing."""
+    base = library.get("adamw")
+    tripled = parse(str(base).replace("lr * 0.001", "lr * 0.003"))
+    ev = Evaluator(["quadratic", "logreg"], seeds=(0, 1), cache_dir=tmp_path, lr_grid=(1.0, 3.0, 9.0), **FAST)
+    ev_third = Evaluator(["quadratic", "logreg"], seeds=(0, 1), cache_dir=tmp_path, lr_grid=(1 / 3, 1.0, 3.0),
+                         **FAST)
+    a, b = ev.evaluate_one(base), ev_third.evaluate_one(tripled)
+    for x, y in zip(a.tasks, b.tasks):
+        assert x.lr_scale == pytest.approx(3 * y.lr_scale)
+        assert x.loss == pytest.approx(y.loss, rel=1e-4)
+    # each task keeps the runs of one grid value, and it is the best one for the mean over seeds
+    single = {s: Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, lr_grid=(s,), **FAST)
+              for s in (1.0, 3.0, 9.0)}
+    per_scale = {s: np.mean([r.fitness for r in e.evaluate_one(base).tasks]) for s, e in single.items()}
+    chosen = {r.lr_scale for r in a.tasks if r.task == "quadratic"}
+    assert chosen == {max(per_scale, key=per_scale.get)}
+    # the baseline is tuned on the same grid: its scale has the lowest mean final loss
+    best = ev.baseline_scale("quadratic")
+    finals = {s: np.mean([ev_s.baseline("quadratic", seed)[-1] for seed in (0, 1)]) for s, ev_s in single.items()}
+    assert best == min(finals, key=finals.get)
+
+
+def test_lr_grid_rejects_bad_values():
+    with pytest.raises(ValueError, match="lr_grid"):
+        Evaluator(["quadratic"], lr_grid=(1.0, -2.0))
 
 
 def test_auto_batching_picks_a_mode(tmp_path):
     ev = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, batch_size=4, **FAST)
     results = ev.evaluate([library.get("lion"), library.get("signum")])
-    assert set(ev._batch_mode.values()) <= {"single", "map", "vmap"} and ev._batch_mode
+    assert set(ev._batch_mode.values()) <= {"single", "runs", "map", "vmap"} and ev._batch_mode
     assert all(len(r.tasks) == 2 and r.reason is None for r in results)
 
 

@@ -66,6 +66,8 @@ class EvaluatorSpec:
                   "cache_dir": section.cache_dir, **dict(section.overrides)}
         if section.tasks is not None:
             kwargs["tasks"] = dict(section.tasks)
+        if list(section.lr_grid) != [1.0]:
+            kwargs["lr_grid"] = tuple(section.lr_grid)
         return cls(kwargs, section.factory)
 
     def build(self, scale: str = "proxy"):
