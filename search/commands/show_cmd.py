@@ -1,0 +1,148 @@
+"""Inspect a run directory: the top programs (raw and simplified), the lineage of the best, cache
+and redundancy statistics, and plots of the search's progress.
+
+Works on a finished, interrupted or still running search (it only reads the files). The loss
+curves plot needs curves: the log's when it carries them, else --curves trains the best program
+and the AdamW and Lion baselines again on the run's proxy tasks (one compile per task).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+NAME = "show"
+HELP = "show a run: top programs, lineage of the best, statistics, plots"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `optsearch run`")
+    parser.add_argument("--top", type=int, default=10, metavar="K", help="distinct programs to list (default 10)")
+    parser.add_argument("--plots", metavar="DIR", help="folder for the PNG plots (default: the run directory)")
+    parser.add_argument("--no-plots", action="store_true", help="write no plots")
+    parser.add_argument("--curves", action="store_true",
+                        help="train the best program and the AdamW/Lion baselines again on the run's proxy "
+                             "tasks for loss_curves.png (when the log carries no curves)")
+    parser.add_argument("--no-simplify", action="store_true", help="list the top programs as recorded only")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+
+
+def _f(x: float | None, digits: int = 4) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list[str]]:
+    """(name -> path written, notes) for search_progress.png and loss_curves.png."""
+    from search import inspect, plots
+
+    written, notes = {}, []
+    if rep.progress:
+        written["search_progress"] = str(plots.search_progress(
+            out / "search_progress.png", rep.progress, rep.meta, title=f"search progress: {run.path.name}"))
+    else:
+        notes.append("search_progress.png: no scored program in the log yet")
+    data = None
+    if rep.answer is not None:
+        logged = inspect.logged_curves(run, rep.answer.id)
+        if logged:
+            data = {"best": logged}
+        elif curves:
+            try:
+                data = inspect.retrain_curves(run, rep.answer.source)
+            except inspect.InspectError as exc:
+                notes.append(f"loss_curves.png: {exc}")
+        else:
+            notes.append("loss_curves.png: the log holds no loss curves; --curves trains the best program "
+                         "and the baselines again to draw them")
+    if data:
+        written["loss_curves"] = str(plots.loss_curves(
+            out / "loss_curves.png", data, title=f"validation loss: best of {run.path.name} (id {rep.answer.id})"))
+    return written, notes
+
+
+def render(rep, plots_written: dict[str, str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    con = Console()
+    scales = sorted({s for t in rep.top for s in t.funnel})
+    top = Table(title=f"top {len(rep.top)} distinct programs by proxy fitness")
+    for col in ("#", "id", "proxy", *scales):
+        top.add_column(col, justify="right", no_wrap=True)
+    top.add_column("program (raw / simplified)", overflow="fold")
+    for t in rep.top:
+        cell = Text(t.raw)
+        if t.simplified is not None:
+            cell.append("\nsimplified: " + t.simplified, style="cyan")
+        if t.family:
+            cell.append(f"\n  {t.family}", style="bold green")
+        top.add_row(str(t.rank), str(t.id), _f(t.fitness), *(_f(t.funnel.get(s)) for s in scales), cell)
+    con.print(top)
+
+    ans = rep.answer
+    if ans is not None:
+        head = (f"lineage of the best: id {ans.id}, fitness {ans.fitness:.4f} at {ans.scale} "
+                f"(proxy {ans.proxy_fitness:.4f}), {len(rep.lineage) - 1} mutation(s) from its seed")
+        lin = Table(title=head)
+        lin.add_column("step", justify="right", no_wrap=True)
+        lin.add_column("id", justify="right", no_wrap=True)
+        lin.add_column("fitness", justify="right", no_wrap=True)
+        lin.add_column("mutation / diff", overflow="fold")
+        for i, s in enumerate(rep.lineage):
+            cell = Text(s.mutation + (" (cache hit)" if s.cached else ""))
+            for d in s.diff:
+                cell.append("\n" + d, style="red" if d.startswith("-") else "green")
+            if s.parent is None:
+                cell.append("\n" + s.program, style="dim")
+            lin.add_row(str(i), str(s.id), _f(s.fitness), cell)
+        con.print(lin)
+
+    st = rep.stats
+    t = Table(title="statistics", show_header=False)
+    t.add_column(style="bold")
+    t.add_column()
+    t.add_row("logged children", f"{st.rows} ({st.seeds} seed(s), {st.children} mutated)")
+    t.add_row("evaluations", f"{st.evaluations} ({st.failed} failed or diverged)")
+    t.add_row("cache hits", f"{st.cache_hits} ({st.cache_hit_rate:.1%} of mutated children)")
+    t.add_row("redundant statements", f"{st.redundant} of {st.statements} ({st.redundant_ratio:.1%})")
+    t.add_row("invalid children", "not recorded" if st.invalid_children is None else str(st.invalid_children))
+    wall = "-" if st.wall_time is None else f"{st.wall_time:.1f}s"
+    rate = "-" if st.evals_per_s is None else f"{st.evals_per_s:.2f}/s"
+    t.add_row("wall time", f"{wall} ({rate}; evaluator time {st.eval_seconds:.1f}s)")
+    t.add_row("funnel", f"{st.funnel_rounds} round(s), {st.funnel_evaluations} re-evaluations "
+                        f"({st.funnel_seconds:.1f}s)")
+    for name, path in plots_written.items():
+        t.add_row(f"plot {name}", path)
+    con.print(t)
+    for note in rep.notes:
+        print(f"note: {note}", file=sys.stderr)
+
+
+def run(args) -> int:
+    from search import inspect
+    from search.commands.common import fail
+
+    if args.top < 1:
+        return fail(f"--top must be at least 1, got {args.top}")
+    try:
+        run_ = inspect.load_run(args.run_dir)
+        rep = inspect.report(run_, args.top, simplify=not args.no_simplify)
+    except inspect.InspectError as exc:
+        return fail(str(exc))
+    written: dict[str, str] = {}
+    if not args.no_plots:
+        out = Path(args.plots) if args.plots else run_.path
+        try:
+            written, notes = write_plots(run_, rep, out, args.curves)
+        except OSError as exc:
+            return fail(f"cannot write plots to {out}: {exc.strerror or exc}", 1)
+        rep.notes.extend(notes)
+    if args.json:
+        print(json.dumps({**rep.to_json(), "plots": written}, indent=1))
+        for note in rep.notes:
+            print(f"note: {note}", file=sys.stderr)
+        return 0
+    render(rep, written)
+    return 0

@@ -1,0 +1,496 @@
+"""Reading a run directory back: top programs, the lineage of the best, statistics, plot data.
+
+Everything here is a pure function of the files a run leaves (``evaluations.jsonl``,
+``funnel.jsonl``, ``summary.json``, ``config.yaml``), so ``optsearch show`` works on a finished,
+an interrupted or a still running search alike, and the replay report reuses the same records.
+A log that cannot be read raises ``InspectError`` naming the file and the line.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dsl.check import analyze
+from dsl.parse import parse
+from dsl.printer import one_line
+from dsl.program import Program, ProgramError
+from search.backends.base import WORST_FITNESS
+from search.rundir import RunDirError, read_jsonl
+
+Point = tuple[float, float]
+
+ROW_KEYS = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
+FUNNEL_EVAL_KEYS = ("round", "scale", "id", "fingerprint", "fitness")
+
+
+class InspectError(ValueError):
+    """The run directory or one of its logs cannot be read; the message names the place."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One child of ``evaluations.jsonl`` (evaluated, or a cache hit) and its line number."""
+
+    line: int
+    id: int
+    parent: int | None
+    mutation: str
+    source: str
+    fingerprint: str
+    fitness: float
+    cached: bool
+    tasks: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    seconds: float = 0.0
+    evaluations: int | None = None  # the search's evaluation counter when the row was written
+    time: float | None = None       # seconds since the run started
+    length: int | None = None
+    redundant: int | None = None
+    redraws: int | None = None
+    curves: dict[str, list[float]] | None = None  # per-task validation curves, if the log has them
+
+
+@dataclass(frozen=True)
+class FunnelScore:
+    """One funnel re-evaluation of a program at a larger scale (``x10``, ``x100``)."""
+
+    round: int
+    scale: str
+    id: int
+    fingerprint: str
+    fitness: float
+    proxy_fitness: float | None
+    evaluations: int | None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Run:
+    """The readable content of a run directory."""
+
+    path: Path
+    rows: tuple[Row, ...]
+    funnel: tuple[FunnelScore, ...]
+    rounds: tuple[dict, ...]   # funnel summary rows (``kind: round``), in order
+    summary: dict | None       # summary.json (None while the run has not finished)
+    config: dict | None        # config.yaml as a mapping (None if absent)
+    torn: bool = False         # the log's last line was cut by a kill (ignored here)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def _rows(path: Path) -> tuple[list[dict], bool]:
+    try:
+        return read_jsonl(path)
+    except RunDirError as exc:
+        raise InspectError(str(exc)) from None
+    except OSError as exc:
+        raise InspectError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+def _need(path: Path, line: int, raw: Any, keys: Sequence[str]) -> dict:
+    if not isinstance(raw, dict):
+        raise InspectError(f"{path}:{line}: expected a JSON object, got {type(raw).__name__}")
+    missing = [k for k in keys if k not in raw]
+    if missing:
+        raise InspectError(f"{path}:{line}: row lacks {', '.join(missing)}")
+    return raw
+
+
+def _row(path: Path, line: int, raw: Any) -> Row:
+    r = _need(path, line, raw, ROW_KEYS)
+    try:
+        return Row(line=line, id=int(r["id"]), parent=None if r["parent"] is None else int(r["parent"]),
+                   mutation=str(r["mutation"]), source=str(r["source"]), fingerprint=str(r["fingerprint"]),
+                   fitness=float(r["fitness"]), cached=bool(r["cached"]), tasks=dict(r.get("tasks") or {}),
+                   reason=r.get("reason"), seconds=float(r.get("seconds") or 0.0),
+                   evaluations=r.get("evaluations"), time=r.get("time"), length=r.get("length"),
+                   redundant=r.get("redundant"), redraws=r.get("redraws"), curves=r.get("curves"))
+    except (TypeError, ValueError) as exc:
+        raise InspectError(f"{path}:{line}: bad value in row ({exc})") from None
+
+
+def load_run(path: str | Path) -> Run:
+    """Read a run directory. ``InspectError`` (naming file and line) if it cannot be read."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InspectError(f"{path}: no such run directory")
+    evals = path / "evaluations.jsonl"
+    if not evals.exists():
+        raise InspectError(f"{path}: no evaluations.jsonl here; not a run directory (or the run has not "
+                           "logged anything yet)")
+    raw, torn = _rows(evals)
+    rows = tuple(_row(evals, i + 1, r) for i, r in enumerate(raw))
+    fpath = path / "funnel.jsonl"
+    fraw, _ = _rows(fpath)
+    funnel, rounds = [], []
+    for i, r in enumerate(fraw):
+        kind = _need(fpath, i + 1, r, ("kind",))["kind"]
+        if kind == "round":
+            rounds.append(r)
+        elif kind == "eval":
+            _need(fpath, i + 1, r, FUNNEL_EVAL_KEYS)
+            try:
+                funnel.append(FunnelScore(int(r["round"]), str(r["scale"]), int(r["id"]), str(r["fingerprint"]),
+                                          float(r["fitness"]), r.get("proxy_fitness"), r.get("evaluations"),
+                                          float(r.get("seconds") or 0.0)))
+            except (TypeError, ValueError) as exc:
+                raise InspectError(f"{fpath}:{i + 1}: bad value in row ({exc})") from None
+        else:
+            raise InspectError(f"{fpath}:{i + 1}: unknown row kind {kind!r}")
+    summary = _json_file(path / "summary.json")
+    config = None
+    if (path / "config.yaml").exists():
+        import yaml
+
+        try:
+            config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+            raise InspectError(f"{path / 'config.yaml'}: cannot read ({exc})") from None
+    return Run(path, rows, tuple(funnel), tuple(rounds), summary, config, torn)
+
+
+def _json_file(p: Path) -> dict | None:
+    if not p.exists():
+        return None
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, OSError, UnicodeDecodeError) as exc:
+        raise InspectError(f"{p}: not readable JSON ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InspectError(f"{p}: expected a JSON object")
+    return doc
+
+
+def _program(row: Row, path: Path) -> Program:
+    try:
+        return parse(row.source)
+    except ProgramError as exc:
+        raise InspectError(f"{path}:{row.line}: the recorded program does not parse: {exc}") from None
+
+
+# --- top programs -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TopProgram:
+    rank: int
+    id: int
+    fingerprint: str
+    fitness: float                 # proxy fitness
+    raw: str                       # the program as recorded, on one line
+    simplified: str | None         # after the simplifier's exact passes, on one line
+    family: str | None             # recognized optimizer (``lion (beta1=..., ...)``), if any
+    funnel: dict[str, float]       # scale -> fitness where the funnel re-scored it
+    tasks: dict[str, float]
+
+
+def funnel_scores(run: Run) -> dict[str, dict[str, float]]:
+    """fingerprint -> {scale: fitness} (the latest re-evaluation of each)."""
+    out: dict[str, dict[str, float]] = {}
+    for f in run.funnel:
+        out.setdefault(f.fingerprint, {})[f.scale] = f.fitness
+    return out
+
+
+def distinct_best(run: Run) -> list[Row]:
+    """One row per fingerprint (the first logged), scored programs only, best proxy fitness first."""
+    first: dict[str, Row] = {}
+    for r in run.rows:
+        if r.fitness > WORST_FITNESS and (r.fingerprint not in first or r.id < first[r.fingerprint].id):
+            first[r.fingerprint] = r
+    return sorted(first.values(), key=lambda r: (-r.fitness, r.id))
+
+
+def simplified(program: Program) -> tuple[Program, str | None]:
+    """The simplifier's exact passes (no ablation, no training) and the recognized family."""
+    from simplify import simplify
+
+    try:
+        s = simplify(program)
+    except ProgramError:
+        return program, None
+    return s.program, (s.recognition.describe() if s.recognition else None)
+
+
+def top_programs(run: Run, k: int = 10, simplify: bool = True) -> list[TopProgram]:
+    """The ``k`` best distinct programs by proxy fitness, raw and simplified, with funnel scores."""
+    scores = funnel_scores(run)
+    out = []
+    for rank, r in enumerate(distinct_best(run)[:k], 1):
+        program = _program(r, run.path / "evaluations.jsonl")
+        simple, family = simplified(program) if simplify else (None, None)
+        out.append(TopProgram(rank, r.id, r.fingerprint, r.fitness, one_line(program),
+                              one_line(simple) if simple is not None else None, family,
+                              dict(scores.get(r.fingerprint, {})), dict(r.tasks)))
+    return out
+
+
+# --- the best program and its lineage -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    fitness: float       # at ``scale``
+    scale: str           # "proxy", "x10" or "x100"
+    proxy_fitness: float
+    source: str
+
+
+def answer(run: Run) -> Answer | None:
+    """The run's answer: the funnel's best (summary.json, else the deepest funnel scale in the
+    log), else the best proxy fitness."""
+    ans = (run.summary or {}).get("answer")
+    if ans:
+        return Answer(int(ans["id"]), float(ans["fitness"]), str(ans["scale"]), float(ans["proxy_fitness"]),
+                      str(ans["source"]))
+    by_id = {r.id: r for r in run.rows}
+    scales = [s for s in ("x100", "x10") if any(f.scale == s for f in run.funnel)]
+    for scale in scales:
+        best = max((f for f in run.funnel if f.scale == scale and f.id in by_id),
+                   key=lambda f: (f.fitness, -f.id), default=None)
+        if best is not None:
+            r = by_id[best.id]
+            return Answer(r.id, best.fitness, scale, r.fitness, r.source)
+    top = distinct_best(run)
+    if not top:
+        return None
+    return Answer(top[0].id, top[0].fitness, "proxy", top[0].fitness, top[0].source)
+
+
+@dataclass(frozen=True)
+class LineageStep:
+    id: int
+    parent: int | None
+    mutation: str
+    fitness: float
+    cached: bool
+    diff: tuple[str, ...]   # changed statement lines: "- old", "+ new" (empty for the seed)
+    program: str            # one line
+
+
+def program_diff(before: Program, after: Program) -> list[str]:
+    """Changed lines between two programs' canonical sources (no context, no headers)."""
+    a = [x.strip() for x in str(before).splitlines()[1:]]
+    b = [x.strip() for x in str(after).splitlines()[1:]]
+    return [f"{line[0]} {line[1:]}" for line in difflib.unified_diff(a, b, lineterm="", n=0)
+            if not line.startswith(("---", "+++", "@@"))]
+
+
+def lineage(run: Run, id: int) -> list[LineageStep]:
+    """The chain of ancestors of ``id`` from its seed (no parent) to it, one mutation per step.
+
+    ``InspectError`` if an ancestor is missing from the log or the parent links form a cycle.
+    """
+    log = run.path / "evaluations.jsonl"
+    by_id = {r.id: r for r in run.rows}
+    if id not in by_id:
+        raise InspectError(f"{log}: no row with id {id}")
+    chain = [by_id[id]]
+    seen = {id}
+    while chain[-1].parent is not None:
+        p = chain[-1].parent
+        if p not in by_id:
+            raise InspectError(f"{log}:{chain[-1].line}: parent {p} of id {chain[-1].id} is not in the log")
+        if p in seen:
+            raise InspectError(f"{log}:{chain[-1].line}: parent links form a cycle at id {p}")
+        seen.add(p)
+        chain.append(by_id[p])
+    chain.reverse()
+    steps, prev = [], None
+    for r in chain:
+        program = _program(r, log)
+        diff = tuple(program_diff(prev, program)) if prev is not None else ()
+        steps.append(LineageStep(r.id, r.parent, r.mutation, r.fitness, r.cached, diff, one_line(program)))
+        prev = program
+    return steps
+
+
+# --- statistics ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Statistics:
+    rows: int                   # logged children, seeds included
+    seeds: int
+    children: int               # mutated children (the search's proposals)
+    evaluations: int            # rows really evaluated (not cache hits)
+    cache_hits: int
+    cache_hit_rate: float       # cache hits / children
+    statements: int             # statements over the children
+    redundant: int              # statements that cannot affect the update (dsl.analyze)
+    redundant_ratio: float
+    invalid_children: int | None  # mutation draws rejected as invalid (None: not recorded)
+    failed: int                 # evaluated rows that diverged or could not be scored
+    wall_time: float | None     # seconds
+    evals_per_s: float | None
+    eval_seconds: float         # evaluator time summed over evaluated rows
+    funnel_evaluations: int
+    funnel_seconds: float
+    funnel_rounds: int
+
+
+def statistics(run: Run) -> Statistics:
+    """Counts over the log; redundancy is recomputed with ``dsl.analyze`` where a row lacks it."""
+    children = [r for r in run.rows if r.parent is not None]
+    seeds = len(run.rows) - len(children)
+    evaluated = [r for r in run.rows if not r.cached]
+    hits = sum(r.cached for r in run.rows)
+    statements = redundant = 0
+    log = run.path / "evaluations.jsonl"
+    for r in children:
+        if r.length is None or r.redundant is None:
+            p = _program(r, log)
+            statements += len(p.statements)
+            redundant += len(analyze(p).redundant)
+        else:
+            statements += int(r.length)
+            redundant += int(r.redundant)
+    redraws = [r.redraws for r in run.rows]
+    invalid = None if any(x is None for x in redraws) or not redraws else int(sum(redraws))  # type: ignore[arg-type]
+    wall = (run.summary or {}).get("elapsed")
+    if wall is None:
+        times = [r.time for r in run.rows if r.time is not None]
+        wall = max(times) if times else None
+    ev = len(evaluated)
+    return Statistics(
+        rows=len(run.rows), seeds=seeds, children=len(children), evaluations=ev, cache_hits=hits,
+        cache_hit_rate=hits / len(children) if children else 0.0, statements=statements, redundant=redundant,
+        redundant_ratio=redundant / statements if statements else 0.0, invalid_children=invalid,
+        failed=sum(r.fitness <= WORST_FITNESS for r in evaluated),
+        wall_time=None if wall is None else float(wall),
+        evals_per_s=ev / wall if wall else None, eval_seconds=sum(r.seconds for r in evaluated),
+        funnel_evaluations=len(run.funnel), funnel_seconds=sum(f.seconds for f in run.funnel),
+        funnel_rounds=len(run.rounds))
+
+
+# --- plot data ----------------------------------------------------------------------------------
+
+def _eval_count(run: Run) -> list[int]:
+    """The evaluation counter at each row (counted here when the log does not carry it)."""
+    out, n = [], 0
+    for r in run.rows:
+        n += not r.cached
+        out.append(int(r.evaluations) if r.evaluations is not None else n)
+    return out
+
+
+def progress_points(run: Run) -> list[Point]:
+    """(evaluations, best proxy fitness so far): one point per improvement and the last row."""
+    pts: list[Point] = []
+    best = -math.inf
+    counts = _eval_count(run)
+    for n, r in zip(counts, run.rows):
+        if r.fitness > best and r.fitness > WORST_FITNESS:
+            best = r.fitness
+            pts.append((float(n), best))
+    if pts and counts and counts[-1] > pts[-1][0]:
+        pts.append((float(counts[-1]), best))
+    return pts
+
+
+def meta_points(run: Run) -> dict[str, list[Point]]:
+    """Meta-validation against evaluations, per funnel scale: at each round, the fitness at that
+    scale of the round's proxy-best program (where re-scored): falls while proxy fitness rises
+    when the search overfits its proxy tasks."""
+    out: dict[str, list[Point]] = {}
+    for rnd in run.rounds:
+        pb = rnd.get("proxy_best") or {}
+        for scale, value in pb.items():
+            if scale in ("id", "fitness") or value is None:
+                continue
+            out.setdefault(f"{scale} of proxy best", []).append((float(rnd.get("evaluations", 0)), float(value)))
+        for key, value in rnd.items():
+            if key.startswith("best_") and isinstance(value, dict) and "fitness" in value:
+                out.setdefault(f"{key[5:]} funnel best", []).append(
+                    (float(rnd.get("evaluations", 0)), float(value["fitness"])))
+    return out
+
+
+def logged_curves(run: Run, id: int) -> dict[str, list[float]] | None:
+    """Per-task validation curves of row ``id`` when the log carries them (else None)."""
+    for r in run.rows:
+        if r.id == id and r.curves:
+            return {t: [float(x) for x in c] for t, c in r.curves.items()}
+    return None
+
+
+def retrain_curves(run: Run, source: str, baselines: Sequence[str] = ("adamw", "lion"),
+                   label: str = "best") -> dict[str, dict[str, list[float]]]:
+    """Validation curves of ``source`` and the baselines on the run's proxy tasks (mean over the
+    run's task seeds), by training again with the run's evaluator: costs one compile and one
+    training run per task, and baseline runs unless cached on disk.
+
+    ``InspectError`` if the run's evaluator gives no curves (e.g. the toy evaluator).
+    """
+    from proxy_tasks.evaluate import CURVE_POINTS
+    from search import config
+    from search.backends.base import EvaluatorSpec
+
+    if run.config is None:
+        raise InspectError(f"{run.path}: no config.yaml, cannot rebuild the run's evaluator")
+    try:
+        cfg = config.from_dict(run.config)
+    except config.ConfigError as exc:
+        raise InspectError(f"{run.path / 'config.yaml'}: {exc}") from None
+    ev = EvaluatorSpec.from_section(cfg.evaluator).build("proxy")
+    result = ev.evaluate_one(parse(source))
+    per: dict[str, list[list[float]]] = {}
+    for t in result.tasks:
+        if not hasattr(t, "curve"):
+            raise InspectError(f"{run.path}: the run's evaluator ({cfg.evaluator.factory}) reports no loss curves")
+        per.setdefault(t.task, []).append([float(x) for x in t.curve])
+    if not per:
+        raise InspectError(f"{run.path}: the program could not be trained ({result.reason})")
+    out: dict[str, dict[str, list[float]]] = {label: {t: _mean(c) for t, c in per.items()}}
+    if hasattr(ev, "baseline"):
+        for which in baselines:
+            curves = {}
+            for task in per:
+                runs = []
+                for seed in getattr(ev, "seeds", (0,)):
+                    full = ev.baseline(task, seed, which)
+                    runs.append([float(x) for x in full[:: max(1, (len(full) - 1) // CURVE_POINTS)]])
+                curves[task] = _mean(runs)
+            out[which] = curves
+    return out
+
+
+def _mean(curves: list[list[float]]) -> list[float]:
+    n = min(len(c) for c in curves)
+    return [sum(c[i] for c in curves) / len(curves) for i in range(n)]
+
+
+# --- everything at once -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Report:
+    run_dir: str
+    finished: bool
+    answer: Answer | None
+    top: list[TopProgram]
+    lineage: list[LineageStep]
+    stats: Statistics
+    progress: list[Point]
+    meta: dict[str, list[Point]]
+    notes: list[str]
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def report(run: Run, k: int = 10, simplify: bool = True) -> Report:
+    """What ``optsearch show`` prints, as one record."""
+    ans = answer(run)
+    notes = []
+    if run.torn:
+        notes.append("the log's last line was cut by an interruption and is ignored")
+    if run.summary is None:
+        notes.append("no summary.json: the run has not finished (or is still running)")
+    steps = lineage(run, ans.id) if ans is not None else []
+    return Report(str(run.path), bool((run.summary or {}).get("finished")), ans, top_programs(run, k, simplify),
+                  steps, statistics(run), progress_points(run), meta_points(run), notes)

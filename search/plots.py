@@ -1,0 +1,136 @@
+"""PNG plots of a search, from plain data (so ``show`` and the replay report draw the same way).
+
+The functions build a ``matplotlib.figure.Figure`` with the Agg canvas directly instead of going
+through ``pyplot``: no global figure state, no display needed, safe in threads and on headless
+machines whatever ``MPLBACKEND`` says.
+
+Data shapes:
+
+- a *series* is a list of ``(evaluations, fitness)`` points;
+- a *curve* is a list of losses evenly spaced over training (first point: before any step), or
+  a list of such lists (several seeds: drawn as the mean with a min-max band).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+Point = tuple[float, float]
+Curve = Sequence[float] | Sequence[Sequence[float]]
+
+# Fixed colours so a name keeps its colour across plots and reports.
+COLOURS = {"adamw": "tab:blue", "lion": "tab:orange", "best": "tab:green", "discovered": "tab:green"}
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _num(x) -> float:
+    """JSON logs spell non-finite numbers as strings ("nan", "inf")."""
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return math.nan
+    return v if math.isfinite(v) else math.nan
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    return path
+
+
+def search_progress(path: str | Path, proxy: Sequence[Point] | Mapping[str, Sequence[Point]],
+                    meta: Mapping[str, Sequence[Point]] | None = None, *, title: str | None = None,
+                    baseline: float | None = 0.0, baseline_label: str = "AdamW (fitness 0)") -> Path:
+    """Best proxy fitness so far against evaluations (a step line per series: one run, or one per
+    seed when ``proxy`` is a mapping), and meta-validation points per funnel scale (``meta``:
+    name -> points), so a proxy fitness that rises while meta-validation falls shows overfitting.
+    Returns the path written."""
+    series = {"best proxy fitness": proxy} if not isinstance(proxy, Mapping) else dict(proxy)
+    fig = _figure(7.5, 4.5)
+    ax = fig.add_subplot()
+    for name, pts in series.items():
+        pts = sorted((float(x), _num(y)) for x, y in pts)
+        if pts:
+            ax.step([x for x, _ in pts], [y for _, y in pts], where="post", label=name, linewidth=1.6)
+    markers = "osD^v"
+    for i, (name, pts) in enumerate((meta or {}).items()):
+        pts = sorted((float(x), _num(y)) for x, y in pts)
+        if pts:
+            hollow = i % 2 == 1  # a second series at the same points stays visible around the first
+            ax.plot([x for x, _ in pts], [y for _, y in pts], marker=markers[i % len(markers)],
+                    linestyle="--", linewidth=1.0, markersize=10 if hollow else 6,
+                    markerfacecolor="none" if hollow else None, label=name)
+    if baseline is not None:
+        ax.axhline(baseline, color="grey", linewidth=0.8, linestyle=":", label=baseline_label)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("fitness  (log AdamW loss / loss)")
+    ax.set_title(title or "search progress")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, path)
+
+
+def _stats(curve: Curve) -> tuple[list[float], list[float], list[float]] | None:
+    """(mean, low, high) of one curve or of several (seeds), NaN where a value is not finite."""
+    if not curve:
+        return None
+    runs = [list(map(_num, c)) for c in curve] if isinstance(curve[0], Sequence) else [list(map(_num, curve))]
+    n = min(len(r) for r in runs)
+    if n == 0:
+        return None
+    cols = [[r[i] for r in runs] for i in range(n)]
+    mean = [math.fsum(c) / len(c) if all(map(math.isfinite, c)) else math.nan for c in cols]
+    return mean, [min(c) for c in cols], [max(c) for c in cols]
+
+
+def loss_curves(path: str | Path, curves: Mapping[str, Mapping[str, Curve]], *, title: str | None = None,
+                log_y: bool = True, xlabel: str = "fraction of training") -> Path:
+    """Validation loss against training progress, one panel per task, one line per optimizer
+    (``curves``: name -> task -> curve). Curves of different lengths share the x axis as the
+    fraction of training done. Returns the path written."""
+    tasks = sorted({t for per in curves.values() for t in per})
+    if not tasks:
+        raise ValueError("loss_curves: no curves to plot")
+    cols = min(3, len(tasks))
+    rows = math.ceil(len(tasks) / cols)
+    fig = _figure(4.2 * cols + 0.6, 3.4 * rows + 0.4)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for k, task in enumerate(tasks):
+        ax = axes[k // cols][k % cols]
+        for name, per in curves.items():
+            if task not in per:
+                continue
+            st = _stats(per[task])
+            if st is None:
+                continue
+            mean, lo, hi = st
+            xs = [i / (len(mean) - 1) if len(mean) > 1 else 0.0 for i in range(len(mean))]
+            colour = COLOURS.get(name.lower())
+            ax.plot(xs, mean, label=name, color=colour, linewidth=1.6)
+            if lo != hi:
+                ax.fill_between(xs, lo, hi, color=ax.lines[-1].get_color(), alpha=0.2, linewidth=0)
+        if log_y:
+            ys = [y for line in ax.lines for y in line.get_ydata() if math.isfinite(y)]
+            if ys and min(ys) > 0:
+                ax.set_yscale("log")
+        ax.set_title(task)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("validation loss")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    for k in range(len(tasks), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
