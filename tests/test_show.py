@@ -1,0 +1,270 @@
+"""`optsearch show` and ``search.inspect``: top programs, lineage, statistics, plots, errors.
+
+A toy run (numpy quadratic, two funnel scales, a periodic funnel) gives a real run directory
+in a second; one tiny run on a real proxy task checks the loss curves retrained for ``--curves``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from dsl.check import analyze  # noqa: E402
+from dsl.parse import parse  # noqa: E402
+from search import inspect, plots  # noqa: E402
+from search.cli import main  # noqa: E402
+from simplify.equiv import equivalent  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("show")
+    cfg = tmp / "toy.yaml"
+    cfg.write_text("""name: toy
+search: {population: 12, tournament: 4, max_evaluations: 80}
+evaluator: {factory: "search.backends.toy:ToyEvaluator", tasks: {toy: 1.0}, overrides: {steps: 10, dim: 4}}
+funnel: {every: 40, top_k: 3, scales: [x10, x100], threshold: -100.0}
+""")
+    out = tmp / "run"
+    assert main(["run", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def raw_rows(path: Path) -> list[dict]:
+    return [json.loads(x) for x in (path / "evaluations.jsonl").read_text().splitlines()]
+
+
+def from_one_line(line: str):
+    """Parse the ``one_line`` form back (statements joined by '; ', then the return)."""
+    parts = line.split("; ")
+    body = "\n".join(f"    {p}" for p in parts)
+    return parse(f"def train(w, g, m, v, lr):\n{body}\n")
+
+
+def test_top_programs_are_the_best_distinct_ones_in_order(run_dir):
+    run = inspect.load_run(run_dir)
+    top = inspect.top_programs(run, k=6)
+    rows = raw_rows(run_dir)
+    assert len(top) == 6
+    fits = [t.fitness for t in top]
+    assert fits == sorted(fits, reverse=True)
+    assert len({t.fingerprint for t in top}) == len(top)
+    # the first is the best fitness anywhere in the log; nothing scored better is left out
+    assert fits[0] == max(r["fitness"] for r in rows)
+    distinct = {r["fingerprint"]: r["fitness"] for r in rows}
+    assert sorted(distinct.values(), reverse=True)[:6] == fits
+    funnel = [json.loads(x) for x in (run_dir / "funnel.jsonl").read_text().splitlines()]
+    for t in top:
+        # raw is the recorded program; simplified is the same optimizer (exact passes only)
+        row = next(r for r in rows if r["id"] == t.id)
+        assert from_one_line(t.raw) == parse(row["source"])
+        assert equivalent(parse(row["source"]), from_one_line(t.simplified))
+        scored = {f["scale"]: f["fitness"] for f in funnel if f["kind"] == "eval" and f["fingerprint"] == t.fingerprint}
+        assert t.funnel == scored
+    assert any(t.funnel for t in top)  # the funnel re-scored the leaders
+
+
+def test_lineage_runs_from_a_seed_to_the_answer_by_parent_links(run_dir):
+    run = inspect.load_run(run_dir)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    ans = inspect.answer(run)
+    assert ans.id == summary["answer"]["id"] and ans.scale == summary["answer"]["scale"]
+    steps = inspect.lineage(run, ans.id)
+    by_id = {r["id"]: r for r in raw_rows(run_dir)}
+    assert steps[0].parent is None and steps[0].mutation == "seed" and steps[0].diff == ()
+    assert steps[-1].id == ans.id
+    assert len(steps) > 2
+    for prev, step in zip(steps, steps[1:]):
+        assert step.parent == prev.id
+        assert step.fitness == by_id[step.id]["fitness"]
+
+
+def expected_diff(mutation: str) -> list[str]:
+    kind, _, rest = mutation.partition(" ")
+    text = rest.split(": ", 1)[1]
+    if kind == "insert":
+        return [f"+ {text}"]
+    if kind == "delete":
+        return [f"- {text}"]
+    old, new = text.split(" -> ")
+    return [] if old == new else [f"- {old}", f"+ {new}"]
+
+
+def test_each_lineage_diff_is_its_mutation(run_dir):
+    run = inspect.load_run(run_dir)
+    ids = [t.id for t in inspect.top_programs(run, k=5, simplify=False)]
+    checked = 0
+    for i in ids:
+        for step in inspect.lineage(run, i)[1:]:
+            assert re.match(r"(insert|delete|modify) \d+: ", step.mutation), step.mutation
+            assert list(step.diff) == expected_diff(step.mutation), (step.mutation, step.diff)
+            checked += 1
+    assert checked >= 5
+
+
+def test_statistics_match_counts_from_the_log(run_dir):
+    run = inspect.load_run(run_dir)
+    st = inspect.statistics(run)
+    rows = raw_rows(run_dir)
+    children = [r for r in rows if r["parent"] is not None]
+    assert st.rows == len(rows) and st.children == len(children)
+    assert st.evaluations == sum(not r["cached"] for r in rows) == 80
+    assert st.cache_hits == sum(r["cached"] for r in rows)
+    assert st.cache_hit_rate == pytest.approx(st.cache_hits / len(children))
+    programs = [parse(r["source"]) for r in children]
+    redundant = sum(len(analyze(p).redundant) for p in programs)
+    statements = sum(len(p.statements) for p in programs)
+    assert (st.redundant, st.statements) == (redundant, statements)
+    assert st.invalid_children == sum(r["redraws"] for r in rows)
+    # the search's own counters agree
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert st.cache_hit_rate == pytest.approx(summary["cache_hit_rate"])
+    assert st.redundant_ratio == pytest.approx(summary["redundant_ratio"])
+    assert st.invalid_children == summary["redraws"]
+    assert st.wall_time == summary["elapsed"] and st.evals_per_s == pytest.approx(80 / summary["elapsed"])
+    funnel = [json.loads(x) for x in (run_dir / "funnel.jsonl").read_text().splitlines()]
+    assert st.funnel_evaluations == sum(f["kind"] == "eval" for f in funnel)
+    assert st.funnel_rounds == sum(f["kind"] == "round" for f in funnel) == len(summary["meta_validation"]) >= 2
+
+
+def test_statistics_recompute_redundancy_when_rows_lack_it(run_dir, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    rows = raw_rows(copy)
+    for r in rows:
+        del r["redundant"], r["length"], r["redraws"]
+    (copy / "evaluations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    a, b = inspect.statistics(inspect.load_run(run_dir)), inspect.statistics(inspect.load_run(copy))
+    assert (b.redundant, b.statements) == (a.redundant, a.statements)
+    assert b.invalid_children is None
+
+
+def test_progress_is_the_running_best_and_meta_points_come_from_rounds(run_dir):
+    run = inspect.load_run(run_dir)
+    pts = inspect.progress_points(run)
+    rows = raw_rows(run_dir)
+    assert [y for _, y in pts] == sorted(y for _, y in pts)
+    assert pts[-1] == (80.0, max(r["fitness"] for r in rows))
+    meta = inspect.meta_points(run)
+    rounds = [json.loads(x) for x in (run_dir / "funnel.jsonl").read_text().splitlines()]
+    rounds = [r for r in rounds if r["kind"] == "round"]
+    assert [x for x, _ in meta["x10 of proxy best"]] == [float(r["evaluations"]) for r in rounds]
+    assert [y for _, y in meta["x10 of proxy best"]] == [r["proxy_best"]["x10"] for r in rounds]
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    from matplotlib.image import imread
+
+    data = path.read_bytes()
+    assert data[:8] == PNG
+    img = imread(path)
+    return img.shape[1], img.shape[0]
+
+
+def test_cli_prints_tables_and_writes_plots(run_dir, tmp_path, capsys):
+    plots_dir = tmp_path / "plots"
+    assert main(["show", str(run_dir), "--top", "3", "--plots", str(plots_dir)]) == 0
+    out = capsys.readouterr()
+    assert "top 3 distinct programs" in out.out and "lineage of the best" in out.out
+    assert "cache hits" in out.out and "redundant statements" in out.out
+    assert "no loss curves" in out.err  # the toy log carries none, and --curves was not asked
+    w, h = png_size(plots_dir / "search_progress.png")
+    assert w > 100 and h > 100
+    assert not (plots_dir / "loss_curves.png").exists()
+    assert main(["show", str(run_dir), "--no-plots", "--json", "--top", "2"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    run = inspect.load_run(run_dir)
+    assert [t["id"] for t in doc["top"]] == [t.id for t in inspect.top_programs(run, 2, simplify=False)]
+    assert doc["lineage"][-1]["id"] == doc["answer"]["id"] and doc["plots"] == {}
+    assert doc["stats"]["evaluations"] == 80
+
+
+def test_plot_functions_take_plain_data(tmp_path):
+    p = plots.search_progress(tmp_path / "a" / "progress.png", {"seed 0": [(1, -0.1), (5, 0.2)], "seed 1": [(2, 0.0)]},
+                              {"x10": [(5, 0.1)], "x100": [(5, float("nan"))]}, title="two seeds")
+    assert png_size(p)[0] > 100
+    curves = {"discovered": {"mlp": [[2.0, 1.0, 0.5], [2.1, 0.9, 0.6]], "logreg": [1.0, "nan", 0.3]},
+              "adamw": {"mlp": [2.0, 1.2, 0.7]}}
+    q = plots.loss_curves(tmp_path / "curves.png", curves)
+    w, h = png_size(q)
+    assert w > 2 * h * 0.8  # two task panels side by side
+    with pytest.raises(ValueError):
+        plots.loss_curves(tmp_path / "none.png", {})
+
+
+@pytest.mark.parametrize("damage, where", [
+    (lambda lines: lines[:2] + ["{not json"] + lines[3:], "evaluations.jsonl:3: not a JSON row"),
+    (lambda lines: lines[:4] + ['{"id": 99}'] + lines[5:], "evaluations.jsonl:5: row lacks parent"),
+    (lambda lines: lines[:1] + ['[1, 2]'] + lines[2:], "evaluations.jsonl:2: expected a JSON object"),
+])
+def test_a_damaged_log_is_reported_by_file_and_line(run_dir, tmp_path, capsys, damage, where):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    log = copy / "evaluations.jsonl"
+    log.write_text("\n".join(damage(log.read_text().splitlines())) + "\n")
+    assert main(["show", str(copy), "--no-plots"]) == 2
+    err = capsys.readouterr().err
+    assert where in err and "Traceback" not in err
+
+
+def test_missing_run_and_bad_program_are_bad_input(run_dir, tmp_path, capsys):
+    assert main(["show", str(tmp_path / "nothing")]) == 2
+    assert "no such run directory" in capsys.readouterr().err
+    assert main(["show", str(tmp_path)]) == 2
+    assert "no evaluations.jsonl" in capsys.readouterr().err
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    rows = raw_rows(copy)
+    best = max(range(len(rows)), key=lambda i: rows[i]["fitness"])
+    rows[best]["source"] = "def train(w, g, m, v, lr):\n    update = nosuchop(g)\n    return update, m, v\n"
+    (copy / "evaluations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert main(["show", str(copy), "--no-plots"]) == 2
+    assert f"evaluations.jsonl:{best + 1}: the recorded program does not parse" in capsys.readouterr().err
+    assert main(["show", str(run_dir), "--top", "0"]) == 2
+
+
+def test_a_torn_last_line_is_ignored_with_a_note(run_dir, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "summary.json").unlink()
+    with open(copy / "evaluations.jsonl", "a") as fh:
+        fh.write('{"id": 1000, "par')
+    run = inspect.load_run(copy)
+    assert run.torn and len(run.rows) == len(raw_rows(run_dir))
+    assert main(["show", str(copy), "--no-plots"]) == 0
+    err = capsys.readouterr().err
+    assert "cut by an interruption" in err and "has not finished" in err
+
+
+def test_curves_retrained_on_a_real_proxy_task(tmp_path, capsys):
+    pytest.importorskip("proxy_tasks.evaluate")
+    out = tmp_path / "run"
+    sets = ["--set", "search.max_evaluations=4", "--set", "programs_per_call=2", "--set", "funnel.final=false",
+            "--set", "evaluator.tasks={quadratic: 1.0}", "--set", "evaluator.overrides={steps: 50, batching: single}",
+            "--set", f"evaluator.cache_dir={tmp_path / 'cache'}"]
+    assert main(["run", str(ROOT / "configs" / "quick.yaml"), "--out", str(out), "--no-progress", *sets]) == 0
+    capsys.readouterr()
+    run = inspect.load_run(out)
+    ans = inspect.answer(run)
+    assert ans.scale == "proxy"
+    curves = inspect.retrain_curves(run, ans.source)
+    assert set(curves) == {"best", "adamw", "lion"}
+    for per in curves.values():
+        assert set(per) == {"quadratic"} and len(per["quadratic"]) > 5
+        assert all(math.isfinite(x) for x in per["quadratic"])
+    # the fitness the search logged is log(AdamW final loss / program final loss)
+    best, adamw = curves["best"]["quadratic"], curves["adamw"]["quadratic"]
+    assert math.log(adamw[-1] / best[-1]) == pytest.approx(ans.fitness, abs=1e-6)
+    assert main(["show", str(out), "--curves", "--no-simplify"]) == 0
+    assert png_size(out / "loss_curves.png")[0] > 100
