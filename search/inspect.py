@@ -213,8 +213,8 @@ def simplified(program: Program) -> tuple[Program, str | None]:
 
     try:
         s = simplify(program)
-    except ProgramError:
-        return program, None
+    except Exception as exc:  # noqa: BLE001 - one program the simplifier cannot handle must not stop `show`
+        return program, f"(simplifier failed: {type(exc).__name__}: {exc})"
     return s.program, (s.recognition.describe() if s.recognition else None)
 
 
