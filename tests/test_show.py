@@ -242,6 +242,11 @@ def test_a_torn_last_line_is_ignored_with_a_note(run_dir, tmp_path, capsys):
         fh.write('{"id": 1000, "par')
     run = inspect.load_run(copy)
     assert run.torn and len(run.rows) == len(raw_rows(run_dir))
+    # without summary.json the answer is found again from funnel.jsonl, as the search chose it
+    summary = json.loads((run_dir / "summary.json").read_text())["answer"]
+    ans = inspect.answer(run)
+    assert (ans.id, ans.scale, ans.fitness, ans.source) == (summary["id"], summary["scale"], summary["fitness"],
+                                                            summary["source"])
     assert main(["show", str(copy), "--no-plots"]) == 0
     err = capsys.readouterr().err
     assert "cut by an interruption" in err and "has not finished" in err
