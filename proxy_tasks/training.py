@@ -144,42 +144,55 @@ def make_optax_run(task: Task, tx: optax.GradientTransformation) -> Callable[[in
     The same batches, init and schedule as ``ProgramRunner``; used for the AdamW/Lion baselines,
     for the ``dsl.to_optax`` reference and as the benchmark's hand-written floor.
     """
+    return jax.jit(lambda seed: _optax_curve(task, tx, seed))
+
+
+def _optax_curve(task: Task, tx: optax.GradientTransformation, seed) -> jax.Array:
+    """The validation curve [points + 1] of one run with ``tx`` (traceable)."""
     loss, chunk = task.problem.loss, task.chunk
+    k_init, k_batch = task.keys(seed)
+    params = task.problem.init(k_init)
+    opt_state = tx.init(params)
 
-    def run(seed):
-        k_init, k_batch = task.keys(seed)
-        params = task.problem.init(k_init)
-        opt_state = tx.init(params)
+    def train_step(carry, t):
+        params, opt_state = carry
+        batch = task.problem.batch(jax.random.fold_in(k_batch, t))
+        grads = jax.grad(loss)(params, batch)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), None
 
-        def train_step(carry, t):
-            params, opt_state = carry
-            batch = task.problem.batch(jax.random.fold_in(k_batch, t))
-            grads = jax.grad(loss)(params, batch)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), None
+    def one_chunk(carry, c):
+        carry, _ = jax.lax.scan(train_step, carry, c * chunk + jnp.arange(chunk))
+        return carry, task.val_loss(carry[0])
 
-        def one_chunk(carry, c):
-            carry, _ = jax.lax.scan(train_step, carry, c * chunk + jnp.arange(chunk))
-            return carry, task.val_loss(carry[0])
-
-        _, losses = jax.lax.scan(one_chunk, (params, opt_state), jnp.arange(task.points))
-        return jnp.concatenate([task.val_loss(params)[None], losses])
-
-    return jax.jit(run)
+    _, losses = jax.lax.scan(one_chunk, (params, opt_state), jnp.arange(task.points))
+    return jnp.concatenate([task.val_loss(params)[None], losses])
 
 
-def adamw(task: Task, lr_scale: float = 1.0) -> optax.GradientTransformation:
+def make_tuned_optax_run(task: Task, make_tx: Callable[[Any, Any], optax.GradientTransformation]) -> Callable:
+    """``run(seeds, lr_scales, wd_scales) -> curves [R, points + 1]``: R runs at once, vmapped.
+
+    ``make_tx(lr_scale, wd_scale)`` builds the optimizer from traced multipliers (for example
+    ``lambda a, b: adamw(task, a, b)``), so a whole learning-rate x weight-decay grid over
+    several seeds is one compilation and one call.
+    """
+    run = jax.jit(jax.vmap(lambda seed, a, b: _optax_curve(task, make_tx(a, b), seed)))
+    return lambda seeds, a, b: np.asarray(run(jnp.asarray(seeds, jnp.int32), jnp.asarray(a, jnp.float32),
+                                              jnp.asarray(b, jnp.float32)))
+
+
+def adamw(task: Task, lr_scale: float = 1.0, wd_scale: float = 1.0) -> optax.GradientTransformation:
     """The AdamW baseline: optax.adamw (bias-corrected, eps 1e-8) on the task's schedule."""
     s = task.settings
     return optax.adamw(lambda c: lr_scale * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.999, eps=1e-8,
-                       weight_decay=s["baseline_wd"])
+                       weight_decay=wd_scale * s["baseline_wd"])
 
 
-def lion(task: Task, lr_scale: float = 1.0) -> optax.GradientTransformation:
+def lion(task: Task, lr_scale: float = 1.0, wd_scale: float = 1.0) -> optax.GradientTransformation:
     """The Lion baseline: optax.lion at a tenth of AdamW's learning rate, ten times its decay."""
     s = task.settings
     return optax.lion(lambda c: lr_scale * 0.1 * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.99,
-                      weight_decay=10 * s["baseline_wd"])
+                      weight_decay=wd_scale * 10 * s["baseline_wd"])
 
 
 class StepwiseOptax:

@@ -57,6 +57,8 @@ class MutationSection:
     constant_prob: float = _f(0.25, "probability that an inserted argument is a fresh constant", ge=0, le=1)
     new_name_prob: float = _f(0.5, "probability that an insert assigns a fresh temporary", ge=0, le=1)
     mutations_per_child: int = _f(1, "mutations applied to make one child", ge=1, le=10)
+    inplace_prob: float = _f(0.0, "probability that an insert transforms the previous statement's result in "
+                                   "place (x = op(x, ...))", ge=0, le=1)
     ops: list[str] | None = _f(None, "ops the insert mutation may draw (default: every op of dsl.ops)")
 
 

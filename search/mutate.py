@@ -33,6 +33,7 @@ class MutationSettings:
     new_name_prob: float = 0.5
     mutations_per_child: int = 1
     ops: tuple[str, ...] | None = None
+    inplace_prob: float = 0.0
 
     @classmethod
     def from_section(cls, section) -> MutationSettings:
@@ -75,22 +76,34 @@ def random_constant(rng: np.random.Generator) -> float:
 
 
 def insert_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
-    """A random op at a random position; arguments are visible names or fresh constants."""
+    """A random op at a random position; arguments are visible names or fresh constants.
+
+    With probability ``inplace_prob`` (and a statement before the position) the new statement
+    transforms the value just computed, in place: ``x = op(x, ...)`` where ``x`` is the previous
+    statement's destination. Optimizers are built of such steps (normalize, clip, take the sign of
+    the direction just formed); uniform draws make them rare (about one draw in
+    ``ops x names x names``), so this prior is how a small budget can find them.
+    """
     pos = int(rng.integers(len(program.statements) + 1))
     env = _names_before(program, pos)
     names = sorted(env)
     op_names = s.ops or tuple(op.name for op in ops.OPS)
     op = ops.BY_NAME[op_names[int(rng.integers(len(op_names)))]]
+    inplace = s.inplace_prob > 0 and pos > 0 and op.arity > 0 and rng.random() < s.inplace_prob
     args = []
     for _ in range(op.arity):
         if rng.random() < s.constant_prob:
             args.append(random_constant(rng))
         else:
             args.append(names[int(rng.integers(len(names)))])
+    if inplace:
+        args[0] = program.statements[pos - 1].dst
     if op.arity and all(not isinstance(a, str) for a in args):
         # an all-constant statement is a constant fold: read a name so it can matter
         args[int(rng.integers(op.arity))] = names[int(rng.integers(len(names)))]
-    if rng.random() < s.new_name_prob:
+    if inplace:
+        dst = program.statements[pos - 1].dst
+    elif rng.random() < s.new_name_prob:
         dst = _fresh_name(program)
     else:
         dst = names[int(rng.integers(len(names)))]

@@ -63,6 +63,29 @@ def test_insert_uses_fresh_temporaries_and_existing_names():
     assert dsts_new > 50 and dsts_old > 50
 
 
+def _inplace_share(settings: MutationSettings, draws: int = 300) -> float:
+    """Fraction of inserts (after a statement, with arguments) that read and overwrite the
+    previous statement's destination."""
+    rng = np.random.default_rng(3)
+    hits = total = 0
+    for _ in range(draws):
+        child, desc = insert_statement(ADAMW, rng, settings)
+        pos = int(desc.split()[1].rstrip(":")) - 1
+        st = child.statements[pos]
+        if pos == 0 or not st.args:
+            continue
+        prev = child.statements[pos - 1].dst
+        total += 1
+        hits += st.dst == prev and st.args[0] == prev
+    return hits / total
+
+
+def test_inplace_insert_transforms_the_previous_result():
+    assert _inplace_share(MutationSettings(inplace_prob=1.0)) == 1.0
+    assert _inplace_share(MutationSettings()) < 0.15
+    assert 0.3 < _inplace_share(MutationSettings(inplace_prob=0.5)) < 0.7
+
+
 def test_delete_removes_exactly_one_statement():
     rng = np.random.default_rng(2)
     seen = set()

@@ -1,0 +1,64 @@
+"""Replay the Lion rediscovery end to end: search from AdamW, funnel, simplify, recognize, compare.
+
+Writes report.md, summary.json, best_raw.train, best_simplified.train, search_progress.png and
+loss_curves.png into --out (default results/lion_rediscovery; with --quick, a new folder under
+results/runs/), with each seed's run directory under runs/.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+NAME = "replay"
+HELP = "replay the Lion rediscovery end to end (about an hour; --quick: a few minutes)"
+WHAT = ("lion",)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("what", choices=WHAT, help="what to replay (the Lion rediscovery)")
+    parser.add_argument("--quick", action="store_true",
+                        help="cheap tasks and a tiny budget: every stage in a few minutes")
+    parser.add_argument("--seeds", type=int, default=None, metavar="N",
+                        help="independent searches, seeds 0..N-1 (default 3; --quick 1)")
+    parser.add_argument("--out", help="results folder (default results/lion_rediscovery; --quick: results/runs/...)")
+    parser.add_argument("--config", help="search config (default configs/lion_rediscovery.yaml, "
+                                         "--quick: configs/lion_rediscovery_quick.yaml)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a search config value, e.g. --set backend=local (repeatable)")
+    parser.add_argument("--force", action="store_true", help="replace the results already in --out")
+
+
+def run(args) -> int:
+    from search import config
+    from search.commands.common import fail
+    from search.replay import Options, replay
+    from search.rundir import default_out
+
+    seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
+    if seeds < 1:
+        return fail(f"--seeds must be >= 1, got {seeds}")
+    out = Path(args.out) if args.out else (default_out("replay-quick") if args.quick
+                                           else Path("results/lion_rediscovery"))
+    if (out / "summary.json").exists() or (out / "runs").exists():
+        if not args.force:
+            return fail(f"{out} already holds replay results; choose another --out, or --force to replace them")
+        import shutil
+
+        for name in ("runs", "summary.json", "report.md"):
+            p = out / name
+            if p.is_dir():
+                shutil.rmtree(p)
+            elif p.exists():
+                p.unlink()
+    command = "optsearch " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
+    opts = Options(out=out, seeds=seeds, quick=args.quick, config=Path(args.config) if args.config else None,
+                   overrides=tuple(args.overrides), command=command)
+    try:
+        config.load(opts.config_path, list(opts.overrides))
+    except config.ConfigError as exc:
+        return fail(f"{opts.config_path}: {exc}")
+    live = sys.stdout.isatty()
+    summary = replay(opts, log=lambda text: print(text, flush=True), live=live)
+    return 0 if summary["seeds"] else 1

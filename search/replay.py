@@ -1,0 +1,446 @@
+"""The Lion replay: search from AdamW, funnel, simplify, recognize, compare, report.
+
+``replay(options)`` runs the paper's pipeline end to end and writes ``report.md``,
+``summary.json``, ``best_raw.train``, ``best_simplified.train``, ``search_progress.png`` and
+``loss_curves.png`` into the output folder (the searches' run directories go under ``runs/``):
+
+1. the paper's own last step: ``discovered_pruned.train`` through the simplifier (exact passes,
+   then ablation on the 1000-step MLP) to Lion, with the derivation;
+2. one search per seed with ``configs/lion_rediscovery.yaml`` (funnel included);
+3. per seed: when a sign-momentum program was first evaluated, and first beat the seed program;
+   the answer (the funnel's best) with its best learning-rate grid value baked in, simplified
+   with ablation on the proxy tasks, recognized, and tested for sign-momentum;
+4. a final comparison on meta-validation tasks the search never scored (the ``x10`` tasks with
+   a new problem instance, ``data_seed``, and a task family outside the search), over several
+   seeds: each seed's answer against AdamW (optax, bias-corrected) and Lion (optax), each tuned
+   on the same learning-rate x weight-decay grid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dsl import library
+from dsl.parse import parse
+from dsl.printer import one_line, to_source
+from dsl.program import Program, Statement
+from search import config as config_mod
+from search import inspect as inspect_mod
+from search import plots
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "configs" / "lion_rediscovery.yaml"
+QUICK_CONFIG = ROOT / "configs" / "lion_rediscovery_quick.yaml"
+META_DATA_SEED = 4321  # a problem instance (teacher, text split, validation set) the search never saw
+
+
+@dataclass(frozen=True)
+class MetaSettings:
+    """The final comparison: tasks at a scale, seeds, and the tuning grid shared by all optimizers."""
+
+    tasks: tuple[str, ...] = ("vit", "char_lm", "mlp")
+    scale: str = "x10"
+    seeds: tuple[int, ...] = (0, 1, 2)
+    lr_grid: tuple[float, ...] = (1 / 3, 1.0, 3.0)
+    wd_grid: tuple[float, ...] = (1 / 3, 1.0, 3.0)
+    overrides: dict[str, Any] = field(default_factory=lambda: {"data_seed": META_DATA_SEED})
+
+
+QUICK_META = MetaSettings(tasks=("mlp",), seeds=(0, 1), lr_grid=(0.5, 2.0), wd_grid=(0.5, 2.0),
+                          overrides={"data_seed": META_DATA_SEED, "steps": 300})
+
+
+@dataclass(frozen=True)
+class Options:
+    out: Path
+    seeds: int = 3
+    quick: bool = False
+    config: Path | None = None
+    overrides: tuple[str, ...] = ()
+    paper_tasks: dict[str, Any] = field(default_factory=lambda: {"task": "mlp", "steps": 1000, "seeds": (0, 1, 2)})
+    ablation_tolerance: float = 0.0
+    meta: MetaSettings | None = None
+    command: str = ""
+
+    @property
+    def config_path(self) -> Path:
+        return self.config or (QUICK_CONFIG if self.quick else CONFIG)
+
+    @property
+    def meta_settings(self) -> MetaSettings:
+        return self.meta or (QUICK_META if self.quick else MetaSettings())
+
+
+Log = Callable[[str], None]
+
+
+# --- 1. the paper's last step -------------------------------------------------------------------
+
+def paper_step(opts: Options, log: Log) -> dict:
+    """``discovered_pruned.train`` (the built-in ``discovered``) simplified to Lion, with the derivation."""
+    from search.commands.simplify_cmd import render
+    from simplify import simplify
+    from simplify.family import sign_momentum
+
+    p = opts.paper_tasks
+    seeds = tuple(p["seeds"][:1]) if opts.quick else tuple(p["seeds"])
+    t0 = time.perf_counter()
+    result = simplify(library.get("discovered"), tasks=[p["task"]], tolerance=opts.ablation_tolerance,
+                      seeds=seeds, steps=p["steps"])
+    text = render(result)
+    log(text)
+    rec = result.recognition
+    return {"source": "dsl/library/discovered.train (= shared/reference/discovered_pruned.train)",
+            "ablation": {"task": p["task"], "steps": p["steps"], "seeds": list(seeds),
+                         "tolerance": opts.ablation_tolerance},
+            "derivation": text, "final": str(result.program), "recognized": rec.describe() if rec else None,
+            "family": rec.name if rec else None, "sign_momentum": sign_momentum(result.program).describe(),
+            "seconds": time.perf_counter() - t0}
+
+
+# --- 2. searches --------------------------------------------------------------------------------
+
+def run_search(cfg, out: Path, backend, live: bool) -> dict:
+    """One search into ``out`` (a fresh run directory) on ``backend``; returns its summary.
+
+    The backend is shared by the seeds' searches, so its workers' compiled tasks stay warm.
+    """
+    from search.commands.run_cmd import Progress
+    from search.engine import Search
+    from search.rundir import RunDir
+
+    rundir = RunDir.create(out, config_mod.dump(cfg))
+    search = Search(cfg, rundir, backend)
+    try:
+        with Progress(f"replay search seed {cfg.seed}", live) as progress:
+            search.on_progress = progress
+            return search.run()
+    finally:
+        rundir.close()
+
+
+# --- 3. per-seed analysis -----------------------------------------------------------------------
+
+def goal_timeline(run: inspect_mod.Run) -> dict:
+    """When a sign-momentum program was first evaluated, and first beat the seed program."""
+    from simplify.family import sign_momentum
+
+    seed_fit = next((r.fitness for r in run.rows if r.parent is None), None)
+    verdict: dict[str, bool] = {}
+    first = first_beating = None
+    members = 0
+    for r in run.rows:
+        if r.cached or r.fitness <= -100:
+            continue
+        if r.fingerprint not in verdict:
+            verdict[r.fingerprint] = sign_momentum(parse(r.source)).member
+            members += verdict[r.fingerprint]
+        if not verdict[r.fingerprint]:
+            continue
+        if first is None:
+            first = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
+        if first_beating is None and seed_fit is not None and r.fitness > seed_fit:
+            first_beating = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
+    return {"seed_program_fitness": seed_fit, "first_sign_momentum": first,
+            "first_sign_momentum_beating_seed": first_beating,
+            "distinct_programs": len(verdict), "sign_momentum_programs": members}
+
+
+def bake_lr(program: Program, scale: float) -> Program:
+    """The program with its learning-rate input multiplied by ``scale`` (a first statement)."""
+    if scale == 1.0:
+        return program
+    return program.replace(statements=[Statement("lr", "mul", ("lr", float(f"{scale:.6g}")))]
+                           + list(program.statements))
+
+
+def best_lr_scale(program: Program, cfg) -> float:
+    """The geometric mean over proxy tasks of the grid value each task chose for ``program``."""
+    from search.backends.base import EvaluatorSpec
+
+    ev = EvaluatorSpec.from_section(cfg.evaluator).build("proxy")
+    result = ev.evaluate_one(program)
+    scales = {t.task: t.lr_scale for t in result.tasks}
+    if not scales:
+        return 1.0
+    return float(math.exp(np.mean([math.log(s) for s in scales.values()])))
+
+
+def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
+    from search.commands.simplify_cmd import render
+    from simplify import simplify
+    from simplify.family import sign_momentum
+
+    run = inspect_mod.load_run(run_dir)
+    stats = inspect_mod.statistics(run)
+    ans = inspect_mod.answer(run)
+    timeline = goal_timeline(run)
+    out: dict[str, Any] = {"seed": cfg.seed, "run_dir": str(run_dir), "timeline": timeline,
+                           "statistics": {"evaluations": stats.evaluations, "children": stats.children,
+                                          "cache_hit_rate": stats.cache_hit_rate,
+                                          "redundant_ratio": stats.redundant_ratio,
+                                          "wall_time": stats.wall_time, "evals_per_s": stats.evals_per_s},
+                           "progress": inspect_mod.progress_points(run), "meta": inspect_mod.meta_points(run)}
+    if ans is None:
+        out["answer"] = None
+        return out
+    raw = parse(ans.source)
+    scale = best_lr_scale(raw, cfg)
+    baked = bake_lr(raw, scale)
+    ev = cfg.evaluator
+    overrides = {k: v for k, v in dict(ev.overrides).items() if k != "batching"}
+    t0 = time.perf_counter()
+    result = simplify(baked, tasks=dict(ev.tasks), tolerance=opts.ablation_tolerance, seeds=tuple(ev.seeds),
+                      **overrides)
+    derivation = render(result)
+    log(f"seed {cfg.seed}: answer simplified in {time.perf_counter() - t0:.0f}s\n{derivation}")
+    rec = result.recognition
+    sm = sign_momentum(result.program)
+    out["answer"] = {"id": ans.id, "scale": ans.scale, "fitness": ans.fitness, "proxy_fitness": ans.proxy_fitness,
+                     "raw": ans.source, "raw_one_line": one_line(raw), "lr_scale_baked": scale,
+                     "simplified": str(result.program), "simplified_one_line": one_line(result.program),
+                     "derivation": derivation, "recognized": rec.describe() if rec else None,
+                     "family": rec.name if rec else None, "sign_momentum": sm.member,
+                     "sign_momentum_detail": sm.describe()}
+    return out
+
+
+# --- 4. the final comparison --------------------------------------------------------------------
+
+def _decay_slots(program: Program) -> list[tuple[int, int]]:
+    """(statement, argument) positions of the constant in ``x = w * c`` / ``c * w``: weight decay."""
+    slots = []
+    for i, st in enumerate(program.statements):
+        if st.op == "mul" and "w" in st.args:
+            for j, a in enumerate(st.args):
+                if not isinstance(a, str):
+                    slots.append((i, j))
+    return slots
+
+
+def scale_decay(program: Program, factor: float) -> Program:
+    """The program with its weight-decay constants multiplied by ``factor``."""
+    stmts = list(program.statements)
+    for i, j in _decay_slots(program):
+        st = stmts[i]
+        args = list(st.args)
+        args[j] = float(args[j]) * factor
+        stmts[i] = Statement(st.dst, st.op, tuple(args))
+    return program.replace(statements=stmts)
+
+
+@dataclass
+class Tuned:
+    """One optimizer on one task after tuning: the best grid point and its runs."""
+
+    name: str
+    task: str
+    lr_scale: float
+    wd_scale: float
+    finals: list[float]
+    curve: list[float]           # mean over seeds
+    curves: list[list[float]]    # per seed
+    grid: dict[str, float]       # "lr x wd" -> mean final loss
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.finals))
+
+    @property
+    def std(self) -> float:
+        return float(np.std(self.finals))
+
+
+def _pick(name: str, task: str, table: dict[tuple[float, float], np.ndarray]) -> Tuned:
+    def score(curves: np.ndarray) -> float:
+        finals = curves[:, -1]
+        return float(np.mean(finals)) if np.all(np.isfinite(curves)) else math.inf
+
+    grid = {f"{a:.3g} x {b:.3g}": score(c) for (a, b), c in table.items()}
+    (a, b), curves = min(table.items(), key=lambda kv: score(kv[1]))
+    return Tuned(name, task, a, b, [float(x) for x in curves[:, -1]], [float(x) for x in curves.mean(0)],
+                 curves.tolist(), grid)
+
+
+def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[str, dict[str, Tuned]]:
+    """Every optimizer on every meta-validation task, tuned on the same lr x wd grid."""
+    from proxy_tasks import interpreter, training
+    from proxy_tasks.registry import get_task
+
+    out: dict[str, dict[str, Tuned]] = {}
+    grid = [(a, b) for a in meta.lr_grid for b in meta.wd_grid]
+    seeds = list(meta.seeds)
+    for task_name in meta.tasks:
+        task = get_task(task_name, meta.scale, **meta.overrides)
+        t0 = time.perf_counter()
+        per: dict[str, Tuned] = {}
+        flat_seeds = [s for _ in grid for s in seeds]
+        flat_a = [a for a, _ in grid for _ in seeds]
+        flat_b = [b for _, b in grid for _ in seeds]
+        for name, make in (("AdamW", training.adamw), ("Lion", training.lion)):
+            run = training.make_tuned_optax_run(task, lambda a, b, make=make, task=task: make(task, a, b))
+            curves = run(flat_seeds, flat_a, flat_b).reshape(len(grid), len(seeds), -1)
+            per[name] = _pick(name, task_name, dict(zip(grid, curves)))
+        for name, program in programs.items():
+            from dsl import prune
+
+            runner = None
+            table = {}
+            for a, b in grid:
+                enc = interpreter.encode(prune(scale_decay(program, b)))
+                if runner is None or runner.bucket != enc.bucket:
+                    runner = training.ProgramRunner(task, enc.bucket)
+                table[(a, b)] = runner.run_runs(enc.arrays(), seeds, [a] * len(seeds))
+            per[name] = _pick(name, task_name, table)
+        out[task_name] = per
+        log(f"meta-validation {task_name} ({meta.scale}, data_seed {meta.overrides.get('data_seed')}): "
+            + ", ".join(f"{n} {t.mean:.4f}±{t.std:.4f}" for n, t in per.items())
+            + f"  [{time.perf_counter() - t0:.0f}s]")
+    return out
+
+
+def beats(tuned: dict[str, dict[str, Tuned]], name: str, other: str = "AdamW") -> dict:
+    """Mean over tasks of log(other / name) (> 0: ``name`` is better), and per task."""
+    per = {t: math.log(v[other].mean / v[name].mean) if v[name].mean > 0 and math.isfinite(v[name].mean)
+           else -math.inf for t, v in tuned.items()}
+    return {"mean_log_ratio": float(np.mean(list(per.values()))), "per_task": per,
+            "wins": sum(x > 0 for x in per.values()), "tasks": len(per)}
+
+
+# --- the whole replay ---------------------------------------------------------------------------
+
+def machine() -> dict:
+    import jax
+
+    return {"platform": platform.platform(), "python": sys.version.split()[0], "jax": jax.__version__,
+            "backend": jax.default_backend(), "cpus": os.cpu_count(), "processor": platform.processor() or None}
+
+
+def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
+    """Run everything; write the results into ``opts.out``; return the summary."""
+    start = time.perf_counter()
+    out = Path(opts.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log(f"replay: results go to {out}")
+    summary: dict[str, Any] = {"command": opts.command, "quick": opts.quick, "config": str(opts.config_path),
+                               "overrides": list(opts.overrides), "machine": machine(),
+                               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    log("== 1. the paper's last step: discovered_pruned.train -> Lion ==")
+    summary["paper"] = paper_step(opts, log)
+
+    log(f"== 2. searches from AdamW ({opts.seeds} seed(s)) ==")
+    from search.backends import make_backend
+
+    seeds_out = []
+    cfgs = [config_mod.load(opts.config_path, list(opts.overrides) + [f"seed={s}"]) for s in range(opts.seeds)]
+    backend = make_backend(cfgs[0])
+    try:
+        for cfg in cfgs:
+            run_dir = out / "runs" / f"seed{cfg.seed}"
+            t0 = time.perf_counter()
+            run_summary = run_search(cfg, run_dir, backend, live)
+            seconds = time.perf_counter() - t0
+            log(f"seed {cfg.seed}: {run_summary['evaluations']} evaluations in {seconds:.0f}s, "
+                f"best proxy fitness {run_summary['best_fitness']}")
+            info = analyse_seed(cfg, run_dir, opts, log)
+            info["search_seconds"] = seconds
+            seeds_out.append(info)
+            _write_json(out / "summary.json", {**summary, "seeds": seeds_out, "partial": True})
+    finally:
+        backend.close()
+    summary["seeds"] = seeds_out
+
+    log("== 3. final comparison on meta-validation tasks ==")
+    programs = {f"found (seed {d['seed']})": parse(d["answer"]["simplified"]) for d in seeds_out if d["answer"]}
+    meta = opts.meta_settings
+    tuned = compare(programs, meta, log)
+    headline = _headline(seeds_out)
+    summary["meta_validation"] = {
+        "tasks": list(meta.tasks), "scale": meta.scale, "seeds": list(meta.seeds), "lr_grid": list(meta.lr_grid),
+        "wd_grid": list(meta.wd_grid), "overrides": meta.overrides,
+        "results": {t: {n: {"mean": v.mean, "std": v.std, "finals": v.finals, "lr_scale": v.lr_scale,
+                            "wd_scale": v.wd_scale, "grid": v.grid} for n, v in per.items()}
+                    for t, per in tuned.items()},
+        "vs_adamw": {n: beats(tuned, n) for n in programs}, "lion_vs_adamw": beats(tuned, "Lion")}
+    for d in seeds_out:
+        if d["answer"]:
+            vs = summary["meta_validation"]["vs_adamw"][f"found (seed {d['seed']})"]
+            d["goal"] = {"sign_momentum": d["answer"]["sign_momentum"], "beats_tuned_adamw": vs["mean_log_ratio"] > 0,
+                         "reached": d["answer"]["sign_momentum"] and vs["mean_log_ratio"] > 0}
+    summary["goal"] = {
+        "seeds": len(seeds_out),
+        "sign_momentum": sum(bool(d["answer"] and d["answer"]["sign_momentum"]) for d in seeds_out),
+        "sign_momentum_beating_tuned_adamw": sum(bool(d.get("goal", {}).get("reached")) for d in seeds_out),
+        "first_sign_momentum_evaluations": [(d["timeline"]["first_sign_momentum"] or {}).get("evaluations")
+                                            for d in seeds_out]}
+    summary["headline_seed"] = headline
+    summary["seconds"] = time.perf_counter() - start
+    summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    _write_outputs(out, summary, tuned, headline)
+    log(f"replay done in {summary['seconds'] / 60:.1f} min: {summary['goal']['sign_momentum']} of "
+        f"{len(seeds_out)} seed(s) reached sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
+        f"of them beating tuned AdamW on meta-validation; see {out / 'report.md'}")
+    return summary
+
+
+def _headline(seeds_out: list[dict]) -> int | None:
+    """The seed whose answer scored best where the search could see it (funnel scale, else proxy)."""
+    cands = [d for d in seeds_out if d["answer"]]
+    if not cands:
+        return None
+    rank = {"x100": 2, "x10": 1, "proxy": 0}
+    best = max(cands, key=lambda d: (rank.get(d["answer"]["scale"], 0), d["answer"]["fitness"]))
+    return best["seed"]
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1, default=_jsonable), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _jsonable(x):
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serializable: {type(x).__name__}")
+
+
+def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]], headline: int | None) -> None:
+    from search.replay_report import render_report
+
+    seeds_out = summary["seeds"]
+    best = next((d for d in seeds_out if d["seed"] == headline), None)
+    if best is not None:
+        a = best["answer"]
+        (out / "best_raw.train").write_text(to_source(parse(a["raw"]),
+                                            f"Raw answer of the replay's search, seed {headline} "
+                                            f"(fitness {a['fitness']:.4f} at {a['scale']})"), encoding="utf-8")
+        note = f"Simplified answer, seed {headline}" + (f"; recognized: {a['recognized']}" if a["recognized"] else "")
+        (out / "best_simplified.train").write_text(to_source(parse(a["simplified"]), note), encoding="utf-8")
+    proxy = {f"seed {d['seed']}": d["progress"] for d in seeds_out if d["progress"]}
+    meta = {f"seed {d['seed']}: {k}": v for d in seeds_out for k, v in d["meta"].items() if "proxy best" in k}
+    plots.search_progress(out / "search_progress.png", proxy, meta,
+                          title="replay: best proxy fitness and meta-validation (x10) against evaluations")
+    curves = {name: {task: per[name].curves for task, per in tuned.items()} for name in next(iter(tuned.values()))}
+    plots.loss_curves(out / "loss_curves.png", curves,
+                      title="meta-validation: tuned AdamW, Lion and the found programs (mean, min-max over seeds)")
+    _write_json(out / "summary.json", summary)
+    (out / "report.md").write_text(render_report(summary), encoding="utf-8")
+
+
+__all__ = ["MetaSettings", "Options", "QUICK_META", "Tuned", "bake_lr", "beats", "compare", "goal_timeline",
+           "replay", "scale_decay"]
+

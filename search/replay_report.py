@@ -1,0 +1,107 @@
+"""``report.md`` of a replay, rendered from its ``summary.json`` content (pure: dict -> text)."""
+
+from __future__ import annotations
+
+import math
+
+
+def _f(x, digits: int = 4) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return f"{x:.{digits}f}"
+
+
+def _code(text: str) -> list[str]:
+    return ["```", text.rstrip(), "```"]
+
+
+def render_report(s: dict) -> str:
+    m = s["machine"]
+    goal = s["goal"]
+    mv = s["meta_validation"]
+    lines = [
+        "# Lion rediscovery replay" + (" (quick)" if s["quick"] else ""),
+        "",
+        f"Produced by `{s['command'] or 'optsearch replay lion'}` with `{s['config']}`"
+        + (f" and overrides `{' '.join(s['overrides'])}`" if s["overrides"] else "") + ".",
+        f"Machine: {m['platform']}, {m['cpus']} CPU(s), Python {m['python']}, JAX {m['jax']} ({m['backend']}). "
+        f"Started {s['started']}, finished {s['finished']}, {s['seconds'] / 60:.1f} minutes in all.",
+        "",
+        "## The goal",
+        "",
+        f"- Seeds whose answer is in the sign-momentum family: **{goal['sign_momentum']} of {goal['seeds']}**.",
+        f"- ... and beats tuned AdamW on the meta-validation tasks (mean log loss ratio > 0): "
+        f"**{goal['sign_momentum_beating_tuned_adamw']} of {goal['seeds']}**.",
+        "- Evaluations until the first sign-momentum program was evaluated, per seed: "
+        + ", ".join(str(x) if x is not None else "never" for x in goal["first_sign_momentum_evaluations"]) + ".",
+        "",
+        "Sign-momentum is tested by behaviour (`simplify/family.py`): with `w = 0` every coordinate of",
+        "the update has the same magnitude, the signs depend on past gradients as well as the current",
+        "one, and `w` enters only as decoupled weight decay.",
+        "",
+        "## Per seed",
+        "",
+        "| seed | evaluations | cache hits | first sign-momentum (evals) | first beating the seed (evals) "
+        "| answer at | answer fitness | sign-momentum | recognized | vs tuned AdamW (mean log ratio) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for d in s["seeds"]:
+        st, tl, a = d["statistics"], d["timeline"], d["answer"]
+        vs = mv["vs_adamw"].get(f"found (seed {d['seed']})", {}) if a else {}
+        lines.append(
+            f"| {d['seed']} | {st['evaluations']} | {st['cache_hit_rate']:.0%} | "
+            f"{(tl['first_sign_momentum'] or {}).get('evaluations', 'never')} | "
+            f"{(tl['first_sign_momentum_beating_seed'] or {}).get('evaluations', 'never')} | "
+            f"{a['scale'] if a else '-'} | {_f(a['fitness']) if a else '-'} | "
+            f"{'yes' if a and a['sign_momentum'] else 'no'} | {(a or {}).get('recognized') or '-'} | "
+            f"{_f(vs.get('mean_log_ratio'))} |")
+    lines += ["", "![search progress](search_progress.png)", ""]
+    for d in s["seeds"]:
+        a = d["answer"]
+        lines += [f"### Seed {d['seed']}", ""]
+        if not a:
+            lines += ["No answer (the search evaluated nothing).", ""]
+            continue
+        lines += [f"Answer (id {a['id']}, fitness {a['fitness']:.4f} at {a['scale']}, proxy {a['proxy_fitness']:.4f}),"
+                  f" raw:", ""] + _code(a["raw"])
+        lines += ["", f"Its best learning-rate grid value ({a['lr_scale_baked']:.4g}) baked in, then simplified "
+                      f"(exact passes, then ablation on the proxy tasks); {a['sign_momentum_detail']}:", ""]
+        lines += _code(a["simplified"])
+        lines += ["", "<details><summary>derivation</summary>", ""] + _code(a["derivation"]) + ["", "</details>", ""]
+    lines += ["## Final comparison on meta-validation tasks", "",
+              f"Tasks {', '.join(mv['tasks'])} at scale `{mv['scale']}` with settings {mv['overrides']} "
+              f"(a problem instance the search never scored; "
+              + ("the MLP is also a task family outside the search" if "mlp" in mv["tasks"] else "")
+              + f"), seeds {mv['seeds']}. Every optimizer is tuned on the same grid: learning-rate multipliers "
+              f"{[round(x, 3) for x in mv['lr_grid']]} x weight-decay multipliers "
+              f"{[round(x, 3) for x in mv['wd_grid']]}"
+              " of its own defaults (AdamW: optax, bias-corrected, lr 1e-3, wd 0.01; Lion: optax, lr 1e-4, "
+              "wd 0.1; a found program: its own constants). Final validation loss, mean ± std over seeds, "
+              "at each optimizer's best grid point:", ""]
+    names = list(next(iter(mv["results"].values())).keys())
+    lines += ["| task | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for task, per in mv["results"].items():
+        best = min(per.values(), key=lambda r: r["mean"])["mean"]
+        cells = []
+        for n in names:
+            r = per[n]
+            cell = f"{r['mean']:.4f} ± {r['std']:.4f} (lr x{r['lr_scale']:.3g}, wd x{r['wd_scale']:.3g})"
+            cells.append(f"**{cell}**" if r["mean"] == best else cell)
+        lines.append(f"| {task} | " + " | ".join(cells) + " |")
+    lv = mv["lion_vs_adamw"]
+    lines += ["", f"Lion vs tuned AdamW: mean log loss ratio {lv['mean_log_ratio']:+.4f} "
+                  f"(better on {lv['wins']} of {lv['tasks']} tasks).", ""]
+    for n, vs in mv["vs_adamw"].items():
+        lines.append(f"- {n} vs tuned AdamW: mean log loss ratio {vs['mean_log_ratio']:+.4f} "
+                     f"(better on {vs['wins']} of {vs['tasks']} tasks).")
+    lines += ["", "![loss curves](loss_curves.png)", "",
+              "## The paper's own last step", "",
+              f"`{s['paper']['source']}` through the simplifier (exact passes, then ablation on "
+              f"{s['paper']['ablation']}): recognized as **{s['paper']['recognized']}**; "
+              f"{s['paper']['sign_momentum']}.", "", "<details><summary>derivation</summary>", ""]
+    lines += _code(s["paper"]["derivation"]) + ["", "</details>", ""]
+    if s.get("notes"):
+        lines += ["## What made it work, and what did not", "", s["notes"].rstrip(), ""]
+    return "\n".join(lines) + "\n"
