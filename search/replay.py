@@ -333,7 +333,7 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     log(f"replay: results go to {out}")
-    summary: dict[str, Any] = {"command": opts.command, "quick": opts.quick, "config": str(opts.config_path),
+    summary: dict[str, Any] = {"command": opts.command, "quick": opts.quick, "config": _shown(opts.config_path),
                                "overrides": list(opts.overrides), "machine": machine(),
                                "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
     log("== 1. the paper's last step: discovered_pruned.train -> Lion ==")
@@ -392,6 +392,14 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
         f"{len(seeds_out)} seed(s) reached sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
         f"of them beating tuned AdamW on meta-validation; see {out / 'report.md'}")
     return summary
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it (reports stay valid on other machines)."""
+    try:
+        return str(Path(path).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _headline(seeds_out: list[dict]) -> int | None:

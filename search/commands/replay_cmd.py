@@ -30,6 +30,18 @@ def add_arguments(parser) -> None:
     parser.add_argument("--force", action="store_true", help="replace the results already in --out")
 
 
+def _command(args) -> str:
+    """The command line that reproduces this replay (rebuilt from the parsed arguments)."""
+    parts = ["optsearch", "replay", args.what]
+    parts += ["--quick"] if args.quick else []
+    parts += ["--seeds", str(args.seeds)] if args.seeds is not None else []
+    parts += ["--config", args.config] if args.config else []
+    for item in args.overrides:
+        parts += ["--set", item]
+    parts += ["--out", args.out] if args.out else []
+    return " ".join(shlex.quote(p) for p in parts)
+
+
 def run(args) -> int:
     from search import config
     from search.commands.common import fail
@@ -52,7 +64,7 @@ def run(args) -> int:
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
-    command = "optsearch " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:] else ""
+    command = _command(args)
     opts = Options(out=out, seeds=seeds, quick=args.quick, config=Path(args.config) if args.config else None,
                    overrides=tuple(args.overrides), command=command)
     try:
