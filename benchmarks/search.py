@@ -1,6 +1,12 @@
 """Search throughput: local vs Ray (1 and 2 workers), driver overhead, a 1,000-worker simulation.
 
     python benchmarks/search.py [--evals 400] [--warmup 150] [--sim-evals 20000] [--task mlp]
+    python benchmarks/search.py --config configs/lion_rediscovery.yaml --evals 300 --warmup 60
+
+With ``--config`` the three backends run that search config (its evaluator: tasks, seeds,
+learning-rate grid, batching) instead of one proxy task with default settings: the replay's
+evaluations take about a second each, the regime a real search runs in, where per-call and
+driver overheads are small beside the evaluations.
 
 Everything is measured in one run, side by side (the machine may be shared: compare ratios).
 Steady-state rates skip the first ``--warmup`` evaluations (compilation in each worker).
@@ -27,6 +33,21 @@ from search.rundir import RunDir  # noqa: E402
 
 
 def base_config(args, **over) -> config.Config:
+    if args.config:
+        # a real search config (e.g. the replay's): its evaluator, mutation and programs per call;
+        # the benchmark fixes the budget and turns the funnel and the time limit off
+        cfg = config.load(args.config, list(args.set))
+        data = cfg.to_dict()
+        data["name"] = "bench"
+        data["search"].update({"max_evaluations": args.evals, "max_seconds": None, "max_proposals": None})
+        data["funnel"].update({"every": 0, "final": False})
+        data["run"].update({"checkpoint_every_s": 30, "progress": False})
+        for key, value in over.items():
+            if isinstance(value, dict):
+                data.setdefault(key, {}).update(value)
+            else:
+                data[key] = value
+        return config.from_dict(data)
     toy = {"factory": "search.backends.toy:ToyEvaluator", "tasks": {"toy": 1.0}, "overrides": {"steps": 400, "dim": 64}}
     ev = toy if args.task == "toy" else {"tasks": {args.task: 1.0}}
     data = {"name": "bench", "seed": 0, "programs_per_call": args.per_call,
@@ -84,6 +105,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warmup", type=int, default=150, help="evaluations left out of the rates (compilation)")
     ap.add_argument("--per-call", type=int, default=8)
     ap.add_argument("--task", default="mlp", help="proxy task, or 'toy' (numpy, no JAX)")
+    ap.add_argument("--config", help="measure on this search config (e.g. configs/lion_rediscovery.yaml) instead "
+                                     "of one --task; its evaluator, mutation and programs_per_call are used")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a --config value")
     ap.add_argument("--sim-evals", type=int, default=20000)
     ap.add_argument("--sim-eval-s", type=float, default=0.05)
     ap.add_argument("--skip-ray", action="store_true")
@@ -99,7 +123,8 @@ def main(argv=None) -> int:
             cfg = base_config(args, backend="ray", ray={"workers": w, "calls_per_worker": 2})
             results[f"ray{w}"] = run_one(cfg, root, f"ray{w}", args.warmup)
         ray.shutdown()
-    sim = simulate(args, root)
+    sim_args = argparse.Namespace(**{**vars(args), "config": None})
+    sim = simulate(sim_args, root)
     print(f"{'backend':<10}{'evals/s':>10}{'x local':>10}{'overhead':>10}{'wall s':>10}")
     loc = results["local"]["evals_per_s"]
     for k, r in results.items():
@@ -109,7 +134,7 @@ def main(argv=None) -> int:
           f"{sim['proposals_per_s']:.0f} proposals/s, {sim['evals_per_s']:.0f} evaluations/s, "
           f"cache hits {sim['cache_hit_rate']:.0%}")
     figures = {
-        "task": args.task,
+        "task": args.config or args.task,
         "local_evals_per_s": round(loc, 3),
         "ray1_evals_per_s": round(results["ray1"]["evals_per_s"], 3) if "ray1" in results else None,
         "ray2_evals_per_s": round(results["ray2"]["evals_per_s"], 3) if "ray2" in results else None,
