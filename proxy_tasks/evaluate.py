@@ -181,7 +181,8 @@ class Evaluator:
             if any(r.diverged for r in results):
                 fit = WORST_FITNESS  # unusable if it diverges anywhere, however well it does elsewhere
             reason = next((f"{r.task}: {r.reason}" for r in results if r.reason), None)
-            out.append(EvalResult(fit, results, sum(r.seconds for r in results), reason))
+            # seconds count every run, the grid values not kept included: the compute spent
+            out.append(EvalResult(fit, results, sum(r.seconds for r in per_prog[i]), reason))
         if len(out) == 1 and out[0].seconds == 0.0:
             out[0] = EvalResult(out[0].fitness, out[0].tasks, time.perf_counter() - start, out[0].reason)
         return out

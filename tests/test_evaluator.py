@@ -128,6 +128,7 @@ def test_lr_grid_scores_each_task_at_its_best_step_size(tmp_path):
     ev_third = Evaluator(["quadratic", "logreg"], seeds=(0, 1), cache_dir=tmp_path, lr_grid=(1 / 3, 1.0, 3.0),
                          **FAST)
     a, b = ev.evaluate_one(base), ev_third.evaluate_one(tripled)
+    assert len(a.tasks) == 4 and a.seconds >= sum(r.seconds for r in a.tasks) * 2.5  # all 12 runs count
     for x, y in zip(a.tasks, b.tasks):
         assert x.lr_scale == pytest.approx(3 * y.lr_scale)
         assert x.loss == pytest.approx(y.loss, rel=1e-4)
