@@ -22,6 +22,15 @@ Curve = Sequence[float] | Sequence[Sequence[float]]
 
 # Fixed colours so a name keeps its colour across plots and reports.
 COLOURS = {"adamw": "tab:blue", "lion": "tab:orange", "best": "tab:green", "discovered": "tab:green"}
+_OTHERS = ("tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+
+
+def palette(names) -> dict[str, str]:
+    """One distinct colour per name, the same in every panel (AdamW and Lion keep theirs)."""
+    fixed = {n: COLOURS[n.lower()] for n in names if n.lower() in COLOURS}
+    free = [c for c in _OTHERS if c not in fixed.values()]
+    rest = [n for n in names if n not in fixed]
+    return {**fixed, **{n: free[i % len(free)] for i, n in enumerate(rest)}}
 
 
 def _figure(width: float, height: float):
@@ -106,6 +115,7 @@ def loss_curves(path: str | Path, curves: Mapping[str, Mapping[str, Curve]], *, 
     rows = math.ceil(len(tasks) / cols)
     fig = _figure(4.2 * cols + 0.6, 3.4 * rows + 0.4)
     axes = fig.subplots(rows, cols, squeeze=False)
+    colours = palette(list(curves))
     for k, task in enumerate(tasks):
         ax = axes[k // cols][k % cols]
         for name, per in curves.items():
@@ -116,7 +126,7 @@ def loss_curves(path: str | Path, curves: Mapping[str, Mapping[str, Curve]], *, 
                 continue
             mean, lo, hi = st
             xs = [i / (len(mean) - 1) if len(mean) > 1 else 0.0 for i in range(len(mean))]
-            colour = COLOURS.get(name.lower())
+            colour = colours[name]
             ax.plot(xs, mean, label=name, color=colour, linewidth=1.6)
             if lo != hi:
                 ax.fill_between(xs, lo, hi, color=ax.lines[-1].get_color(), alpha=0.2, linewidth=0)

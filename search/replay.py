@@ -361,6 +361,15 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
         backend.close()
     summary["seeds"] = seeds_out
 
+    return finish(opts, summary, log, start)
+
+
+def finish(opts: Options, summary: dict, log: Log = print, start: float | None = None) -> dict:
+    """Stages 3 and 4 from the per-seed results in ``summary``: the final comparison, the goal,
+    and every output file. ``compare_only`` reruns just this on a finished replay's searches."""
+    t0 = time.perf_counter()
+    out = Path(opts.out)
+    seeds_out = summary["seeds"]
     log("== 3. final comparison on meta-validation tasks ==")
     programs = {f"found (seed {d['seed']})": parse(d["answer"]["simplified"]) for d in seeds_out if d["answer"]}
     meta = opts.meta_settings
@@ -370,7 +379,7 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
         "tasks": list(meta.tasks), "scale": meta.scale, "seeds": list(meta.seeds), "lr_grid": list(meta.lr_grid),
         "wd_grid": list(meta.wd_grid), "overrides": meta.overrides,
         "results": {t: {n: {"mean": v.mean, "std": v.std, "finals": v.finals, "lr_scale": v.lr_scale,
-                            "wd_scale": v.wd_scale, "grid": v.grid} for n, v in per.items()}
+                            "wd_scale": v.wd_scale, "grid": v.grid, "curves": v.curves} for n, v in per.items()}
                     for t, per in tuned.items()},
         "vs_adamw": {n: beats(tuned, n) for n in programs}, "lion_vs_adamw": beats(tuned, "Lion")}
     for d in seeds_out:
@@ -381,17 +390,38 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
     summary["goal"] = {
         "seeds": len(seeds_out),
         "sign_momentum": sum(bool(d["answer"] and d["answer"]["sign_momentum"]) for d in seeds_out),
+        "beating_tuned_adamw": sum(bool(d.get("goal", {}).get("beats_tuned_adamw")) for d in seeds_out),
         "sign_momentum_beating_tuned_adamw": sum(bool(d.get("goal", {}).get("reached")) for d in seeds_out),
         "first_sign_momentum_evaluations": [(d["timeline"]["first_sign_momentum"] or {}).get("evaluations")
                                             for d in seeds_out]}
     summary["headline_seed"] = headline
-    summary["seconds"] = time.perf_counter() - start
-    summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    if start is not None:  # a whole replay; a rerun keeps the original run's time and dates
+        summary["seconds"] = time.perf_counter() - start
+        summary["finished"] = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    else:
+        summary["reruns"][-1]["seconds"] = time.perf_counter() - t0
+    summary.pop("partial", None)
     _write_outputs(out, summary, tuned, headline)
-    log(f"replay done in {summary['seconds'] / 60:.1f} min: {summary['goal']['sign_momentum']} of "
+    log(f"replay done ({(time.perf_counter() - t0) / 60:.1f} min for this stage): "
+        f"{summary['goal']['sign_momentum']} of "
         f"{len(seeds_out)} seed(s) reached sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
         f"of them beating tuned AdamW on meta-validation; see {out / 'report.md'}")
     return summary
+
+
+def compare_only(opts: Options, log: Log = print) -> dict:
+    """Rerun the final comparison and rewrite the outputs of a finished replay in ``opts.out``
+    (its searches and simplified answers are kept; the rerun is recorded in the summary)."""
+    path = Path(opts.out) / "summary.json"
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read a replay summary ({exc})") from None
+    if not summary.get("seeds"):
+        raise ValueError(f"{path}: no finished searches to compare")
+    summary.setdefault("reruns", []).append({"command": opts.command, "what": "final comparison and outputs",
+                                             "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")})
+    return finish(opts, summary, log)
 
 
 def _shown(path: Path) -> str:
@@ -450,5 +480,5 @@ def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]],
 
 
 __all__ = ["MetaSettings", "Options", "QUICK_META", "Tuned", "bake_lr", "beats", "compare", "goal_timeline",
-           "replay", "scale_decay"]
+           "compare_only", "finish", "replay", "scale_decay"]
 

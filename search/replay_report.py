@@ -34,6 +34,8 @@ def render_report(s: dict) -> str:
         f"- Seeds whose answer is in the sign-momentum family: **{goal['sign_momentum']} of {goal['seeds']}**.",
         f"- ... and beats tuned AdamW on the meta-validation tasks (mean log loss ratio > 0): "
         f"**{goal['sign_momentum_beating_tuned_adamw']} of {goal['seeds']}**.",
+        f"- Answers beating tuned AdamW on the meta-validation tasks, whatever their family: "
+        f"{goal.get('beating_tuned_adamw', '-')} of {goal['seeds']}.",
         "- Evaluations until the first sign-momentum program was evaluated, per seed: "
         + ", ".join(str(x) if x is not None else "never" for x in goal["first_sign_momentum_evaluations"]) + ".",
         "",
@@ -102,6 +104,9 @@ def render_report(s: dict) -> str:
               f"{s['paper']['ablation']}): recognized as **{s['paper']['recognized']}**; "
               f"{s['paper']['sign_momentum']}.", "", "<details><summary>derivation</summary>", ""]
     lines += _code(s["paper"]["derivation"]) + ["", "</details>", ""]
+    for r in s.get("reruns", []):
+        lines += [f"The final comparison and these outputs were produced again by `{r['command']}` "
+                  f"({r['started']}, {r.get('seconds', 0) / 60:.1f} minutes) from the same searches.", ""]
     if s.get("notes"):
         lines += ["## What made it work, and what did not", "", s["notes"].rstrip(), ""]
     return "\n".join(lines) + "\n"

@@ -65,6 +65,8 @@ def test_quick_replay_goal_counts_match_the_seeds(quick):
         run = inspect_mod.load_run(out / "runs" / f"seed{d['seed']}")
         assert d["statistics"]["evaluations"] == inspect_mod.statistics(run).evaluations > 0
         assert d["timeline"] == json.loads(json.dumps(goal_timeline(run)))
+        assert d["goal"]["beats_tuned_adamw"] == (s["meta_validation"]["vs_adamw"][f"found (seed {d['seed']})"]
+                                                  ["mean_log_ratio"] > 0)
         reached = d["goal"]["reached"]
         assert reached == (a["sign_momentum"] and d["goal"]["beats_tuned_adamw"])
 
@@ -88,6 +90,25 @@ def test_replay_refuses_to_overwrite_results(quick, capsys):
     out, _ = quick
     assert cli.main(["replay", "lion", "--quick", "--out", str(out)]) == 2
     assert "already holds replay results" in capsys.readouterr().err
+
+
+def test_compare_only_reruns_the_final_comparison(quick, tmp_path):
+    import shutil
+
+    src, before = quick
+    out = tmp_path / "copy"
+    shutil.copytree(src, out)
+    assert cli.main(["replay", "lion", "--quick", "--out", str(out), "--compare-only"]) == 0
+    after = json.loads((out / "summary.json").read_text())
+    assert len(after["reruns"]) == 1 and "--compare-only" in after["reruns"][0]["command"]
+    assert after["seeds"][0]["timeline"] == before["seeds"][0]["timeline"]  # the searches are kept
+    assert after["seconds"] == before["seconds"] and after["started"] == before["started"]
+    for task, per in after["meta_validation"]["results"].items():  # deterministic on CPU: the same figures
+        for name, r in per.items():
+            assert r["mean"] == pytest.approx(before["meta_validation"]["results"][task][name]["mean"], rel=1e-6)
+            assert len(r["curves"]) == len(after["meta_validation"]["seeds"])
+    assert "produced again by `optsearch replay lion --quick" in (out / "report.md").read_text()
+    assert cli.main(["replay", "lion", "--out", str(tmp_path / "none"), "--compare-only"]) == 2
 
 
 def test_bake_lr_equals_a_scaled_learning_rate():

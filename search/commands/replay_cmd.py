@@ -28,6 +28,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a search config value, e.g. --set backend=local (repeatable)")
     parser.add_argument("--force", action="store_true", help="replace the results already in --out")
+    parser.add_argument("--compare-only", action="store_true",
+                        help="rerun only the final comparison and rewrite the outputs of the replay in --out "
+                             "(its searches and simplified answers are kept)")
 
 
 def _command(args) -> str:
@@ -39,6 +42,7 @@ def _command(args) -> str:
     for item in args.overrides:
         parts += ["--set", item]
     parts += ["--out", args.out] if args.out else []
+    parts += ["--compare-only"] if getattr(args, "compare_only", False) else []
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -53,6 +57,15 @@ def run(args) -> int:
         return fail(f"--seeds must be >= 1, got {seeds}")
     out = Path(args.out) if args.out else (default_out("replay-quick") if args.quick
                                            else Path("results/lion_rediscovery"))
+    if args.compare_only:
+        from search.replay import compare_only
+
+        opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args))
+        try:
+            compare_only(opts, log=lambda text: print(text, flush=True))
+        except ValueError as exc:
+            return fail(str(exc))
+        return 0
     if (out / "summary.json").exists() or (out / "runs").exists():
         if not args.force:
             return fail(f"{out} already holds replay results; choose another --out, or --force to replace them")
