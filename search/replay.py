@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from dsl import library
+from dsl import library, prune
 from dsl.parse import parse
 from dsl.printer import one_line, to_source
 from dsl.program import Program, Statement
@@ -293,8 +293,6 @@ def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[
             curves = run(flat_seeds, flat_a, flat_b).reshape(len(grid), len(seeds), -1)
             per[name] = _pick(name, task_name, dict(zip(grid, curves)))
         for name, program in programs.items():
-            from dsl import prune
-
             runner = None
             table = {}
             for a, b in grid:
