@@ -38,6 +38,7 @@ from dsl.program import Program, Statement
 from search import config as config_mod
 from search import inspect as inspect_mod
 from search import plots
+from search.rundir import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "lion_rediscovery.yaml"
@@ -441,9 +442,7 @@ def _headline(seeds_out: list[dict]) -> int | None:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=_jsonable), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(data, indent=1, default=_jsonable).encode("utf-8"))
 
 
 def _jsonable(x):

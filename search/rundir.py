@@ -127,7 +127,7 @@ class RunDir:
                               "or choose another --out")
         path.mkdir(parents=True, exist_ok=True)
         rd = cls(path)
-        _atomic_write(rd.config_path, config_yaml.encode())
+        atomic_write(rd.config_path, config_yaml.encode())
         return rd
 
     @classmethod
@@ -144,7 +144,7 @@ class RunDir:
         payload = json.dumps(state, sort_keys=True, allow_nan=False)
         doc = {"format": CHECKPOINT_FORMAT, "sha256": hashlib.sha256(payload.encode()).hexdigest(),
                "written": time.strftime("%Y-%m-%dT%H:%M:%S"), "state": state}
-        _atomic_write(self.checkpoint_path, json.dumps(doc, allow_nan=False).encode())
+        atomic_write(self.checkpoint_path, json.dumps(doc, allow_nan=False).encode())
 
     def read_checkpoint(self) -> dict[str, Any] | None:
         """The saved state, None if the run never checkpointed; CheckpointError if it is damaged."""
@@ -164,14 +164,15 @@ class RunDir:
         return doc["state"]
 
     def write_text(self, name: str, text: str) -> None:
-        _atomic_write(self.path / name, text.encode())
+        atomic_write(self.path / name, text.encode())
 
     def close(self) -> None:
         self.evaluations.close()
         self.funnel.close()
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never a torn one."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
         fh.write(data)
