@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,6 +29,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from search import config  # noqa: E402
 from search.backends import make_backend  # noqa: E402
+from search.backends.affinity import pin_to_free_core  # noqa: E402
+from search.backends.ray import SINGLE_THREAD_XLA_FLAGS  # noqa: E402
 from search.backends.simulated import SimulatedBackend  # noqa: E402
 from search.engine import Search  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
@@ -58,20 +62,37 @@ def base_config(args, **over) -> config.Config:
     return config.from_dict(data)
 
 
+def evaluations(path: Path) -> list[dict]:
+    rows = [json.loads(x) for x in (path / "evaluations.jsonl").read_text().splitlines()]
+    return sorted((r for r in rows if not r["cached"]), key=lambda r: r["time"])
+
+
 def steady_rate(path: Path, warmup: int) -> tuple[float, float]:
     """(evaluations per second after ``warmup`` evaluations, sum of their evaluator seconds)."""
-    rows = [json.loads(x) for x in (path / "evaluations.jsonl").read_text().splitlines()]
-    ev = [r for r in rows if not r["cached"]]
-    ev.sort(key=lambda r: r["time"])
+    ev = evaluations(path)
     tail = ev[warmup:]
     span = tail[-1]["time"] - ev[warmup - 1]["time"]
     return len(tail) / span, sum(r["seconds"] for r in tail) / span
 
 
+def joint_rate(runs: list[tuple[Path, float]], warmup: int) -> tuple[float, float]:
+    """Steady rate of runs that ran at the same time, each given as (run dir, epoch of its start).
+
+    Only the window in which every run was past its warm-up and still running counts, so that
+    a run finishing early does not lend the others its core."""
+    evs = [[(epoch + r["time"], r["seconds"]) for r in evaluations(path)] for path, epoch in runs]
+    lo = max(ev[warmup - 1][0] for ev in evs)
+    hi = min(ev[-1][0] for ev in evs)
+    if hi <= lo:
+        raise RuntimeError("the concurrent runs' steady windows do not overlap; raise --evals")
+    inside = [x for ev in evs for x in ev if lo < x[0] <= hi]
+    return len(inside) / (hi - lo), sum(sec for _, sec in inside) / (hi - lo)
+
+
 def run_one(cfg, root: Path, label: str, warmup: int) -> dict:
     backend = make_backend(cfg)
     s = Search(cfg, RunDir.create(root / label, config.dump(cfg)), backend)
-    t0 = time.perf_counter()
+    epoch, t0 = time.time(), time.perf_counter()
     try:
         s.run()
     finally:
@@ -81,7 +102,26 @@ def run_one(cfg, root: Path, label: str, warmup: int) -> dict:
     workers = cfg.ray.workers if cfg.backend == "ray" else 1
     # fraction of the workers' wall time not spent inside the evaluator (driver work, idling)
     overhead = max(0.0, 1.0 - busy / workers)
-    return {"label": label, "wall_s": wall, "evals_per_s": rate, "overhead": overhead}
+    return {"label": label, "wall_s": wall, "evals_per_s": rate, "overhead": overhead, "epoch": epoch}
+
+
+def single_thread_locals(argv: list[str], root: Path, n: int, warmup: int) -> dict:
+    """``n`` local searches at once, each a separate process with XLA on one thread, pinned to a
+    core of its own (seeds 0..n-1).
+
+    This is what Ray's actors run (``ray.single_thread``, ``ray.pin_cores``) without Ray: with
+    n = 1 it is one single-core local worker, with n = 2 the most that two such workers do on
+    this machine, the ceiling for Ray with 2 workers."""
+    env = {**os.environ, "XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS}
+    labels = [f"local1c-{n}x-{k}" for k in range(n)]
+    procs = [subprocess.Popen([sys.executable, __file__, *argv, "--_worker", label, "--_root", str(root),
+                               "--_seed", str(k)], env=env) for k, label in enumerate(labels)]
+    if any(p.wait() != 0 for p in procs):
+        raise RuntimeError("a single-threaded local run failed")
+    outs = [json.loads((root / f"{label}.json").read_text()) for label in labels]
+    rate, busy = joint_rate([(root / o["label"], o["epoch"]) for o in outs], warmup)
+    return {"label": f"{n}x local 1c", "wall_s": max(o["wall_s"] for o in outs), "evals_per_s": rate,
+            "overhead": max(0.0, 1.0 - busy / n)}
 
 
 def simulate(args, root: Path) -> dict:
@@ -111,10 +151,24 @@ def main(argv=None) -> int:
     ap.add_argument("--sim-evals", type=int, default=20000)
     ap.add_argument("--sim-eval-s", type=float, default=0.05)
     ap.add_argument("--skip-ray", action="store_true")
-    args = ap.parse_args(argv)
+    ap.add_argument("--skip-threads", action="store_true",
+                    help="skip the single-core local rows (1 process, and 2 processes at once)")
+    ap.add_argument("--_worker", help=argparse.SUPPRESS)  # one local run in a child process
+    ap.add_argument("--_root", help=argparse.SUPPRESS)
+    ap.add_argument("--_seed", type=int, default=0, help=argparse.SUPPRESS)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = ap.parse_args(raw)
+    if args._worker:
+        pin_to_free_core()  # one core each, as Ray's actors do (``ray.pin_cores``)
+        out = run_one(base_config(args, seed=args._seed), Path(args._root), args._worker, args.warmup)
+        (Path(args._root) / f"{args._worker}.json").write_text(json.dumps(out))
+        return 0
     root = Path(tempfile.mkdtemp(prefix="optsearch-bench-"))
     results = {}
     results["local"] = run_one(base_config(args), root, "local", args.warmup)
+    if not args.skip_threads:
+        for n in (1, 2):
+            results[f"{n}x local 1c"] = single_thread_locals(raw, root, n, args.warmup)
     if not args.skip_ray:
         import ray
 
@@ -125,11 +179,13 @@ def main(argv=None) -> int:
         ray.shutdown()
     sim_args = argparse.Namespace(**{**vars(args), "config": None})
     sim = simulate(sim_args, root)
-    print(f"{'backend':<10}{'evals/s':>10}{'x local':>10}{'overhead':>10}{'wall s':>10}")
     loc = results["local"]["evals_per_s"]
+    one = results.get("1x local 1c", {}).get("evals_per_s")
+    print(f"{'backend':<14}{'evals/s':>10}{'x local':>10}{'x 1 core':>12}{'overhead':>10}{'wall s':>10}")
     for k, r in results.items():
-        ratio = r["evals_per_s"] / loc
-        print(f"{k:<10}{r['evals_per_s']:>10.2f}{ratio:>10.2f}{r['overhead']:>10.1%}{r['wall_s']:>10.1f}")
+        vs_one = f"{r['evals_per_s'] / one:>12.2f}" if one else f"{'-':>12}"
+        print(f"{k:<14}{r['evals_per_s']:>10.2f}{r['evals_per_s'] / loc:>10.2f}{vs_one}"
+              f"{r['overhead']:>10.1%}{r['wall_s']:>10.1f}")
     print(f"simulation: 1000 workers x {args.sim_eval_s}s evals (offered {sim['offered_per_s']:.0f} evals/s): "
           f"{sim['proposals_per_s']:.0f} proposals/s, {sim['evals_per_s']:.0f} evaluations/s, "
           f"cache hits {sim['cache_hit_rate']:.0%}")
@@ -140,6 +196,11 @@ def main(argv=None) -> int:
         "ray2_evals_per_s": round(results["ray2"]["evals_per_s"], 3) if "ray2" in results else None,
         "ray2_over_local": round(results["ray2"]["evals_per_s"] / loc, 3) if "ray2" in results else None,
         "ray1_over_local": round(results["ray1"]["evals_per_s"] / loc, 3) if "ray1" in results else None,
+        "local1c_evals_per_s": round(one, 3) if one else None,
+        "pair1c_evals_per_s": round(results["2x local 1c"]["evals_per_s"], 3) if one else None,
+        "ray2_over_local1c": round(results["ray2"]["evals_per_s"] / one, 3) if one and "ray2" in results else None,
+        "ray2_over_pair1c": (round(results["ray2"]["evals_per_s"] / results["2x local 1c"]["evals_per_s"], 3)
+                             if one and "ray2" in results else None),
         "local_driver_overhead": round(results["local"]["overhead"], 4),
         "ray2_driver_overhead": round(results["ray2"]["overhead"], 4) if "ray2" in results else None,
         "sim_proposals_per_s": round(sim["proposals_per_s"], 1),

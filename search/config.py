@@ -97,6 +97,9 @@ class RaySection:
     max_retries: int = _f(2, "resubmissions of a program after its actor died", ge=0)
     single_thread: bool = _f(True, "run each actor's XLA on one thread (no oversubscription when "
                                    "actors share a node's cores)")
+    pin_cores: bool = _f(True, "pin each actor to a core of its node that no other actor holds, when "
+                               "cpus_per_worker <= 1 (XLA's idle threads spin: two unpinned actors on 2 "
+                               "cores did half the work of two pinned ones)")
 
 
 @dataclass

@@ -49,9 +49,15 @@ def test_end_to_end_ray_run(tmp_path):
     s = Search(cfg, RunDir.create(tmp_path / "r", config.dump(cfg)), backend)
     try:
         summary = s.run()
+        placements = ray.get([slot.actor.placement.remote() for slot in backend.slots])
     finally:
         backend.close()
     log = rows(tmp_path / "r")
+    # ray.pin_cores: actors that found a free core hold distinct ones (another search on the same
+    # machine may hold them all, and then the actors run unpinned)
+    pinned = [core for _, core in placements if core is not None]
+    assert len(set(pinned)) == len(pinned)
+    assert len({pid for pid, _ in placements}) == 2
     assert summary["finished"] and summary["evaluations"] == 40
     assert sum(not r["cached"] for r in log) == 40
     assert len({r["id"] for r in log}) == len(log)

@@ -22,6 +22,7 @@ from typing import Any
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError, WorkerCrashedError
 
+from search.backends.affinity import pin_to_free_core
 from search.backends.base import EvaluatorPool, EvaluatorSpec, Failed, Job
 
 
@@ -29,7 +30,9 @@ from search.backends.base import EvaluatorPool, EvaluatorSpec, Failed, Job
 class EvaluatorActor:
     """Holds warm evaluators; ``evaluate`` scores a list of programs at one scale."""
 
-    def __init__(self, spec: EvaluatorSpec):
+    def __init__(self, spec: EvaluatorSpec, pin: bool = False):
+        # pin before the evaluator starts XLA, whose thread pool is sized by the allowed cores
+        self.core = pin_to_free_core() if pin else None
         self.pool = EvaluatorPool(spec)
 
     def evaluate(self, programs, scale: str) -> list:
@@ -40,12 +43,22 @@ class EvaluatorActor:
 
         return os.getpid()
 
+    def placement(self) -> tuple[int, int | None]:
+        """(process id, the core it is pinned to or None)."""
+        import os
+
+        return os.getpid(), self.core
+
 
 @dataclass
 class _Call:
     slot: int
     jobs: list[Job]
     submitted: float
+
+
+# XLA on one thread: actors that share a node's cores then do not oversubscribe them
+SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
 
 
 @dataclass
@@ -79,9 +92,8 @@ class RayBackend:
     def _new_actor(self):
         opts = {"num_cpus": self.s.cpus_per_worker, "max_restarts": 0}
         if self.s.single_thread:
-            flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-            opts["runtime_env"] = {"env_vars": {"XLA_FLAGS": flags}}
-        return EvaluatorActor.options(**opts).remote(self.spec)
+            opts["runtime_env"] = {"env_vars": {"XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS}}
+        return EvaluatorActor.options(**opts).remote(self.spec, self.s.pin_cores and self.s.cpus_per_worker <= 1)
 
     # --- Backend protocol ----------------------------------------------------------------------
 
