@@ -28,6 +28,7 @@ COMMON_DEFAULTS: dict[str, Any] = {
     "baseline_lr": 1e-3,   # optax.adamw peak learning rate (times lr_peak)
     "baseline_wd": 0.01,   # optax.adamw decoupled weight decay
     "data_seed": 1234,     # fixes the problem (teacher, text split, validation set); not the run seed
+    "sign_flip": False,    # programs see each parameter's sign flipped at random, per run (training.py)
 }
 
 

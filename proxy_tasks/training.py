@@ -28,6 +28,20 @@ class RunState(NamedTuple):
     regs: jax.Array   # interpreter registers (constants persist across steps)
     batch_key: jax.Array
     lr_scale: jax.Array  # multiplies the schedule's value (the learning-rate grid), float32 scalar
+    flip: jax.Array      # +-1 per parameter with ``sign_flip``, else the scalar 1.0
+
+
+FLIP_SALT = 0x5F11  # folded into a run's init key to draw its sign flips
+
+
+def sign_flips(k_init: jax.Array, size: int) -> jax.Array:
+    """A run's random sign per parameter (``sign_flip``): the program trains ``flip * w``.
+
+    Every update rule that is odd in (w, g) jointly (SGD, AdamW, Lion, any sign method) takes
+    exactly the same steps in the flipped coordinates, since multiplying by -1 is exact in
+    floating point; a rule that is not (a constant added to every coordinate, say) now pushes
+    each parameter in a random direction instead of exploiting the task's sign conventions."""
+    return jax.random.rademacher(jax.random.fold_in(k_init, FLIP_SALT), (size,), jnp.float32)
 
 
 def _leaf_ids(params) -> tuple[np.ndarray, int]:
@@ -54,6 +68,7 @@ class ProgramRunner:
         step = interpreter.make_step(seg if n_leaves > 1 else None, n_leaves)
         loss, chunk = task.problem.loss, task.chunk
         unravel = self.unravel
+        flipping = bool(task.settings.get("sign_flip", False))
 
         def init(enc, seed, lr_scale=1.0):
             consts = enc[2]
@@ -62,7 +77,8 @@ class ProgramRunner:
             zeros = jnp.zeros_like(w)
             regs = interpreter.init_registers(consts, bucket, self.size)
             scale = jnp.asarray(lr_scale, jnp.float32)
-            return RunState(w, zeros, zeros, regs, k_batch, scale), task.val_loss(unravel(w))
+            flip = sign_flips(k_init, self.size) if flipping else jnp.ones((), jnp.float32)
+            return RunState(w, zeros, zeros, regs, k_batch, scale, flip), task.val_loss(unravel(w))
 
         def grad(state: RunState, t):
             batch = task.problem.batch(jax.random.fold_in(state.batch_key, t))
@@ -71,8 +87,13 @@ class ProgramRunner:
         def apply(state: RunState, g, t, enc):
             op, args, _, ret, n = enc
             lr = task.lr(t) * state.lr_scale
-            regs, upd, m, v = step(state.regs, op, args, ret, n, state.w, g, state.m, state.v, lr)
-            return RunState(state.w - upd, m, v, regs, state.batch_key, state.lr_scale)
+            if flipping:  # the program's view: flipped parameters and gradients; m, v live there
+                regs, upd, m, v = step(state.regs, op, args, ret, n, state.flip * state.w, state.flip * g,
+                                       state.m, state.v, lr)
+                upd = state.flip * upd
+            else:
+                regs, upd, m, v = step(state.regs, op, args, ret, n, state.w, g, state.m, state.v, lr)
+            return RunState(state.w - upd, m, v, regs, state.batch_key, state.lr_scale, state.flip)
 
         def train_step(state, t, enc):
             return apply(state, grad(state, t), t, enc)
