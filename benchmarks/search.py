@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 # this file is named like the package it measures: keep its folder off the import path
@@ -43,6 +44,7 @@ def base_config(args, **over) -> config.Config:
         cfg = config.load(args.config, list(args.set))
         data = cfg.to_dict()
         data["name"] = "bench"
+        data["backend"] = "local"  # the rows choose their backend (a config may say ray)
         data["search"].update({"max_evaluations": args.evals, "max_seconds": None, "max_proposals": None})
         data["funnel"].update({"every": 0, "final": False})
         data["run"].update({"checkpoint_every_s": 30, "progress": False})
@@ -114,6 +116,8 @@ def single_thread_locals(argv: list[str], root: Path, n: int, warmup: int) -> di
     this machine, the ceiling for Ray with 2 workers."""
     env = {**os.environ, "XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS}
     labels = [f"local1c-{n}x-{k}" for k in range(n)]
+    # the children exec at once, so JAX's threads in this process do not matter to them
+    warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called", category=RuntimeWarning)
     procs = [subprocess.Popen([sys.executable, __file__, *argv, "--_worker", label, "--_root", str(root),
                                "--_seed", str(k)], env=env) for k, label in enumerate(labels)]
     if any(p.wait() != 0 for p in procs):

@@ -90,8 +90,8 @@ Log = Callable[[str], None]
 
 def paper_step(opts: Options, log: Log) -> dict:
     """``discovered_pruned.train`` (the built-in ``discovered``) simplified to Lion, with the derivation."""
-    from search.commands.simplify_cmd import render
     from simplify import simplify
+    from simplify.derivation import render
     from simplify.family import sign_momentum
 
     p = opts.paper_tasks
@@ -179,8 +179,8 @@ def best_lr_scale(program: Program, cfg) -> float:
 
 
 def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
-    from search.commands.simplify_cmd import render
     from simplify import simplify
+    from simplify.derivation import render
     from simplify.family import sign_momentum
 
     run = inspect_mod.load_run(run_dir)

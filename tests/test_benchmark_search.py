@@ -54,3 +54,15 @@ def test_joint_rate_counts_only_the_common_steady_window(tmp_path):
     assert busy == pytest.approx(0.5 * (9 + 18) / 9)
     with pytest.raises(RuntimeError, match="overlap"):
         bench.joint_rate([(a, 0.0), (b, 1000.0)], warmup=2)
+
+
+def test_config_rows_run_on_the_backend_each_row_names():
+    # a config may say `backend: ray` (the replay's does); the local rows must still run locally
+    import argparse
+
+    bench = _bench()
+    args = argparse.Namespace(config=str(ROOT / "configs" / "lion_rediscovery.yaml"), set=[], evals=10)
+    assert bench.base_config(args).backend == "local"
+    assert bench.base_config(args, seed=3).seed == 3
+    ray_cfg = bench.base_config(args, backend="ray", ray={"workers": 1})
+    assert ray_cfg.backend == "ray" and ray_cfg.ray.workers == 1

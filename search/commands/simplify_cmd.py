@@ -6,7 +6,7 @@ deletes what the fitness on those proxy tasks does not need (within --tolerance)
 
 from __future__ import annotations
 
-import difflib
+from simplify.derivation import render
 
 NAME = "simplify"
 HELP = "simplify a program step by step (exact rewrites, ablation with --task) and recognize it"
@@ -26,35 +26,6 @@ def add_arguments(parser) -> None:
     parser.add_argument("-o", "--output", metavar="OUT", help="write the final program here")
     parser.add_argument("--full", action="store_true",
                         help="print the whole program after every step, not only the diff")
-
-
-def step_diff(before, after) -> list[str]:
-    """Changed statement lines of one step (unified diff without headers)."""
-    a = str(before).splitlines()[1:]
-    b = str(after).splitlines()[1:]
-    out = []
-    for line in difflib.unified_diff(a, b, lineterm="", n=0):
-        if line.startswith(("---", "+++", "@@")):
-            continue
-        out.append("    " + line)
-    return out
-
-
-def render(result, full: bool = False) -> str:
-    """The derivation as text: each step with its detail and diff, then the final program."""
-    lines = ["original:", str(result.original).rstrip()]
-    for i, step in enumerate(result.steps, 1):
-        head = f"step {i}: {step.name}"
-        if not step.exact:
-            head += f" (fitness {step.fitness_before:.4f} -> {step.fitness_after:.4f})"
-        lines += ["", head, f"  {step.detail}"]
-        lines += str(step.after).rstrip().splitlines() if full else step_diff(step.before, step.after)
-    lines += ["", f"final ({len(result.program)} statements, was {len(result.original)}):",
-              str(result.program).rstrip()]
-    rec = result.recognition
-    lines.append("")
-    lines.append(f"recognized: {rec.describe()}" if rec else "recognized: no known optimizer")
-    return "\n".join(lines) + "\n"
 
 
 def run(args) -> int:
