@@ -107,7 +107,7 @@ def run_one(cfg, root: Path, label: str, warmup: int) -> dict:
     return {"label": label, "wall_s": wall, "evals_per_s": rate, "overhead": overhead, "epoch": epoch}
 
 
-def single_thread_locals(argv: list[str], root: Path, n: int, warmup: int) -> dict:
+def single_core_locals(argv: list[str], root: Path, n: int, warmup: int) -> dict:
     """``n`` local searches at once, each a separate process with XLA on one thread, pinned to a
     core of its own (seeds 0..n-1).
 
@@ -121,7 +121,7 @@ def single_thread_locals(argv: list[str], root: Path, n: int, warmup: int) -> di
     procs = [subprocess.Popen([sys.executable, __file__, *argv, "--_worker", label, "--_root", str(root),
                                "--_seed", str(k)], env=env) for k, label in enumerate(labels)]
     if any(p.wait() != 0 for p in procs):
-        raise RuntimeError("a single-threaded local run failed")
+        raise RuntimeError("a single-core local run failed")
     outs = [json.loads((root / f"{label}.json").read_text()) for label in labels]
     rate, busy = joint_rate([(root / o["label"], o["epoch"]) for o in outs], warmup)
     return {"label": f"{n}x local 1c", "wall_s": max(o["wall_s"] for o in outs), "evals_per_s": rate,
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     results["local"] = run_one(base_config(args), root, "local", args.warmup)
     if not args.skip_threads:
         for n in (1, 2):
-            results[f"{n}x local 1c"] = single_thread_locals(raw, root, n, args.warmup)
+            results[f"{n}x local 1c"] = single_core_locals(raw, root, n, args.warmup)
     if not args.skip_ray:
         import ray
 

@@ -1,8 +1,8 @@
 """Pin an evaluator process to a core of its own.
 
-XLA's CPU thread pool spins while it waits for work. Two single-threaded evaluator processes left
-free on a 2-core machine each burned ~1.4 cores and together did no more than one pinned process
-(``benchmarks/search.py``); pinned to distinct cores, two processes did 2.0x one. A process
+XLA's CPU thread pool spins while it waits for work. On a 2-core machine, two single-threaded
+evaluator processes left free together did no more than one pinned process; pinned to distinct
+cores, two did 2.0x one (``docs/search.md``, "Speed"). A process
 claims a core by holding an exclusive ``flock`` on a per-core lock file, so actors of one node
 (started by any driver) pick distinct cores, and a dead process frees its core with its file
 descriptors. Linux only; elsewhere nothing is pinned.
@@ -10,11 +10,15 @@ descriptors. Linux only; elsewhere nothing is pinned.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 import time
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: nothing is pinned
+    fcntl = None  # type: ignore[assignment]
 
 _held: list[int] = []  # lock file descriptors kept open for the life of the process
 
@@ -30,6 +34,8 @@ def available_cores() -> list[int]:
 def claim_core(cores: list[int] | None = None, directory: Path | None = None) -> int | None:
     """Claim the first free core of ``cores`` (default: this process's allowed cores); None if
     every core is held by another process (or on a platform without affinity)."""
+    if fcntl is None:
+        return None
     cores = available_cores() if cores is None else list(cores)
     directory = lock_dir() if directory is None else Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
