@@ -108,6 +108,8 @@ class RunSection:
     checkpoint_every_s: float = _f(60.0, "checkpoint when this many seconds have passed since the last one", gt=0)
     checkpoint_every: int = _f(200, "or when N children were recorded since, whichever comes first", ge=1)
     progress: bool = _f(True, "show live progress (rich) on a terminal")
+    pin_core: bool = _f(False, "local backend: pin this whole process to one free core before XLA starts "
+                               "(XLA's idle threads spin; pinned, proxy-task searches ran 1.3-1.4x faster)")
 
 
 @dataclass

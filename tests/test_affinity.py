@@ -55,3 +55,29 @@ def test_pin_process_restricts_every_thread():
             "print(all(os.sched_getaffinity(tid) == {core} for tid in tids), len(tids) > 1)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
+
+
+@linux
+def test_run_pin_core_pins_the_local_backend_process_before_xla(tmp_path):
+    code = (
+        "import os; from search import config; from search.backends import make_backend\n"
+        "from search.backends import affinity\n"
+        f"affinity.lock_dir = lambda: __import__('pathlib').Path({str(tmp_path)!r})\n"
+        "cfg = config.from_dict({'evaluator': {'factory': 'search.backends.toy:ToyEvaluator', 'tasks': {'toy': 1.0}},"
+        " 'run': {'pin_core': True}})\n"
+        "make_backend(cfg); print(len(os.sched_getaffinity(0)))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+@linux
+def test_pinning_is_skipped_once_xla_has_started(tmp_path):
+    code = (
+        "import os, warnings; import jax.numpy as jnp; jnp.ones(2).block_until_ready()\n"
+        "from search.backends import affinity\n"
+        "with warnings.catch_warnings(record=True) as w:\n"
+        "    warnings.simplefilter('always'); core = affinity.pin_before_xla()\n"
+        "unpinned = len(os.sched_getaffinity(0)) == len(affinity.available_cores())\n"
+        "print(core, unpinned, 'XLA already started' in str(w[0].message))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["None", "True", "True"]

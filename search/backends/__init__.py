@@ -12,6 +12,10 @@ def make_backend(cfg) -> Backend:
         from search.backends.ray import RayBackend
 
         return RayBackend(spec, cfg.ray, cfg.programs_per_call)
+    if cfg.run.pin_core:
+        from search.backends.affinity import pin_before_xla
+
+        pin_before_xla()
     return LocalBackend(spec, cfg.programs_per_call)
 
 

@@ -11,8 +11,10 @@ descriptors. Linux only; elsewhere nothing is pinned.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 try:
@@ -78,3 +80,22 @@ def pin_to_free_core(wait_s: float = 5.0) -> int | None:
     if core is not None:
         pin_process(core)
     return core
+
+
+def xla_started() -> bool:
+    """Whether this process already built JAX's CPU backend (and with it XLA's thread pool)."""
+    if "jax" not in sys.modules:
+        return False
+    from jax._src import xla_bridge
+
+    return bool(xla_bridge.backends_are_initialized())
+
+
+def pin_before_xla() -> int | None:
+    """Pin this process to a free core, but only while XLA has not started: its thread pool is
+    sized by the cores allowed when it starts, and a pool of two confined to one core ran slower
+    than no pinning at all (5.9 against 8.3 evaluations/s)."""
+    if xla_started():
+        warnings.warn("run.pin_core: XLA already started in this process; not pinning", stacklevel=2)
+        return None
+    return pin_to_free_core(wait_s=0.0)
