@@ -16,6 +16,7 @@ The last line is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -30,7 +31,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from search import config  # noqa: E402
 from search.backends import make_backend  # noqa: E402
-from search.backends.affinity import pin_to_free_core  # noqa: E402
 from search.backends.ray import SINGLE_THREAD_XLA_FLAGS  # noqa: E402
 from search.backends.simulated import SimulatedBackend  # noqa: E402
 from search.engine import Search  # noqa: E402
@@ -163,8 +163,10 @@ def main(argv=None) -> int:
     raw = list(sys.argv[1:] if argv is None else argv)
     args = ap.parse_args(raw)
     if args._worker:
-        pin_to_free_core()  # one core each, as Ray's actors do (``ray.pin_cores``)
-        out = run_one(base_config(args, seed=args._seed), Path(args._root), args._worker, args.warmup)
+        cfg = base_config(args, seed=args._seed)
+        # one core each, as Ray's actors have (``ray.pin_cores``): the shipped ``run.pin_core``
+        cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, pin_core=True))
+        out = run_one(cfg, Path(args._root), args._worker, args.warmup)
         (Path(args._root) / f"{args._worker}.json").write_text(json.dumps(out))
         return 0
     root = Path(tempfile.mkdtemp(prefix="optsearch-bench-"))
