@@ -59,6 +59,11 @@ class MutationSection:
     mutations_per_child: int = _f(1, "mutations applied to make one child", ge=1, le=10)
     inplace_prob: float = _f(0.0, "probability that an insert transforms the previous statement's result in "
                                    "place (x = op(x, ...))", ge=0, le=1)
+    split: float = _f(0.0, "probability weight of gene duplication: copy a statement read twice into a "
+                           "fresh name and point one read at the copy (same function; free in the cache)",
+                      ge=0)
+    interp_logit: bool = _f(False, "modify moves an interp weight in (0, 1) by N(0, 1) on the logit scale "
+                                   "instead of scaling it by 2**N(0, 1)")
     ops: list[str] | None = _f(None, "ops the insert mutation may draw (default: every op of dsl.ops)")
 
 

@@ -1,4 +1,5 @@
-"""The Lion paper's three mutations: insert a statement, delete one, modify one argument.
+"""The Lion paper's three mutations (insert a statement, delete one, modify one argument), and a
+fourth, ``split`` (gene duplication), that is off by default.
 
 Each mutation is a pure function ``(program, rng, settings) -> (child, description)`` that may
 raise ``ProgramError`` when the draw is not applicable (deleting from an empty program, a name
@@ -34,6 +35,8 @@ class MutationSettings:
     mutations_per_child: int = 1
     ops: tuple[str, ...] | None = None
     inplace_prob: float = 0.0
+    split: float = 0.0
+    interp_logit: bool = False
 
     @classmethod
     def from_section(cls, section) -> MutationSettings:
@@ -124,9 +127,25 @@ def delete_statement(program: Program, rng: np.random.Generator, s: MutationSett
     return program.replace(statements=stmts), f"delete {pos + 1}: {format_statement(st)}"
 
 
+def perturb_weight(a: float, rng: np.random.Generator) -> float:
+    """An interpolation weight in (0, 1) moved by N(0, 1) on the logit scale.
+
+    What matters in a moving average is ``1 - a`` (its horizon) near 1 and ``a`` near 0; scaling
+    ``a`` itself by 2**N(0, 1) moves 0.9 into [0.93, 0.97] about 2% of the time and past 1 (out
+    of the family) half the time. On the logit scale that window is about one draw in four, and
+    the weight stays a weight.
+    """
+    z = math.log(a / (1.0 - a)) + rng.normal()
+    new = float(f"{1.0 / (1.0 + math.exp(-z)):.4g}")
+    if not 0.0 < new < 1.0:
+        raise ProgramError("interpolation weight rounded to 0 or 1")
+    return new
+
+
 def modify_argument(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
     """Swap one name argument for another visible name of the same kind, or scale a constant
-    by 2**N(0, 1)."""
+    by 2**N(0, 1) (with ``interp_logit``, an interp weight in (0, 1) moves on the logit scale:
+    ``perturb_weight``)."""
     slots = [(i, j) for i, st in enumerate(program.statements) for j in range(len(st.args))]
     if not slots:
         raise ProgramError("no argument to modify")
@@ -140,6 +159,8 @@ def modify_argument(program: Program, rng: np.random.Generator, s: MutationSetti
         if not same:
             raise ProgramError(f"no other {kind} name to swap {old!r} for")
         new = same[int(rng.integers(len(same)))]
+    elif s.interp_logit and st.op == "interp" and j == 2 and 0.0 < old < 1.0:
+        new = perturb_weight(old, rng)
     else:
         new = float(f"{old * 2.0 ** rng.normal():.4g}")
         if not math.isfinite(new):
@@ -153,14 +174,63 @@ def modify_argument(program: Program, rng: np.random.Generator, s: MutationSetti
     return program.replace(statements=stmts), detail
 
 
-MUTATIONS = {"insert": insert_statement, "delete": delete_statement, "modify": modify_argument}
+def _uses(program: Program, index: int) -> list[tuple[int, int]]:
+    """Argument slots that read the value statement ``index`` assigns: ``(k, j)`` for argument
+    ``j`` of statement ``k``, ``(-1, j)`` for return slot ``j``; up to the name's next assignment."""
+    name = program.statements[index].dst
+    out = []
+    for k in range(index + 1, len(program.statements)):
+        st = program.statements[k]
+        out += [(k, j) for j, a in enumerate(st.args) if a == name]
+        if st.dst == name:
+            return out
+    return out + [(-1, j) for j, r in enumerate(program.returns) if r == name]
+
+
+def split_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+    """Gene duplication: copy a statement whose value is read twice or more into a fresh name just
+    before it, and point one of those reads at the copy.
+
+    The child computes the same function (so the search's cache scores it for free), but its two
+    readers now have separate statements, which later mutations can change apart. This is how
+    one moving average becomes two (Lion's ``sign(interp(g, m, b1))`` beside
+    ``m = interp(g, m, b2)``) without a harmful step in between: Adam's ``m`` feeds both the
+    update and the returned state.
+    """
+    shared = [i for i in range(len(program.statements)) if len(_uses(program, i)) >= 2]
+    if not shared:
+        raise ProgramError("no statement whose value is read twice")
+    i = shared[int(rng.integers(len(shared)))]
+    uses = _uses(program, i)
+    k, j = uses[int(rng.integers(len(uses)))]
+    st = program.statements[i]
+    fresh = _fresh_name(program)
+    stmts = list(program.statements)
+    returns = list(program.returns)
+    if k < 0:
+        returns[j] = fresh
+    else:
+        args = list(stmts[k].args)
+        args[j] = fresh
+        stmts[k] = Statement(stmts[k].dst, stmts[k].op, tuple(args))
+    copy = Statement(fresh, st.op, st.args)
+    stmts.insert(i, copy)
+    where = "return" if k < 0 else f"statement {k + 2}"
+    detail = f"split {i + 1}: {format_statement(copy)} (read by {where})"
+    return program.replace(statements=stmts, returns=returns), detail
+
+
+MUTATIONS = {"insert": insert_statement, "delete": delete_statement, "modify": modify_argument,
+             "split": split_statement}
 
 
 def _draw_kind(rng: np.random.Generator, s: MutationSettings) -> str:
-    u = rng.random() * (s.insert + s.delete + s.modify)
+    u = rng.random() * (s.insert + s.delete + s.modify + s.split)
     if u < s.insert:
         return "insert"
-    return "delete" if u < s.insert + s.delete else "modify"
+    if u < s.insert + s.delete:
+        return "delete"
+    return "modify" if u < s.insert + s.delete + s.modify else "split"
 
 
 def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Child:
@@ -185,5 +255,5 @@ def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Ch
 
 __all__ = [
     "Child", "MUTATIONS", "MutationFailed", "MutationSettings", "delete_statement", "insert_statement",
-    "modify_argument", "mutate", "random_constant",
+    "modify_argument", "mutate", "perturb_weight", "random_constant", "split_statement",
 ]

@@ -81,7 +81,7 @@ def render_report(s: dict) -> str:
               f"{[round(x, 3) for x in mv['wd_grid']]}"
               " of its own defaults (AdamW: optax, bias-corrected, lr 1e-3, wd 0.01; Lion: optax, lr 1e-4, "
               "wd 0.1; a found program: its own constants). Final validation loss, mean ± std over seeds, "
-              "at each optimizer's best grid point:", ""]
+              "at each optimizer's best grid point (one at the grid's edge may be better outside it):", ""]
     names = list(next(iter(mv["results"].values())).keys())
     lines += ["| task | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for task, per in mv["results"].items():
@@ -89,7 +89,10 @@ def render_report(s: dict) -> str:
         cells = []
         for n in names:
             r = per[n]
-            cell = f"{r['mean']:.4f} ± {r['std']:.4f} (lr x{r['lr_scale']:.3g}, wd x{r['wd_scale']:.3g})"
+            edge = [k for k, g in (("lr", "lr_grid"), ("wd", "wd_grid"))
+                    if len(mv[g]) > 1 and r[f"{k}_scale"] in (min(mv[g]), max(mv[g]))]
+            cell = (f"{r['mean']:.4f} ± {r['std']:.4f} (lr x{r['lr_scale']:.3g}, wd x{r['wd_scale']:.3g}"
+                    + (f"; {' and '.join(edge)} at the grid's edge" if edge else "") + ")")
             cells.append(f"**{cell}**" if r["mean"] == best else cell)
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     lv = mv["lion_vs_adamw"]

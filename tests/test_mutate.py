@@ -188,3 +188,77 @@ def test_mutations_yield_both_valid_and_scalar_returning_candidates():
         if len(cand) <= 25:
             p = cand
     assert checked > 200 and invalid > 0
+
+
+def _readers(program, name_index):
+    from search.mutate import _uses
+
+    return _uses(program, name_index)
+
+
+def test_split_duplicates_a_shared_statement_and_keeps_the_function():
+    """Gene duplication: the copy sits just before the original, exactly one read moves to it,
+    and the child's fingerprint (its function) is the parent's."""
+    from search.mutate import split_statement
+
+    rng = np.random.default_rng(11)
+    parent_fp = analyze(ADAMW).fingerprint
+    details = set()
+    for _ in range(100):
+        child, detail = split_statement(ADAMW, rng, MutationSettings())
+        details.add(detail)
+        assert len(child) == len(ADAMW) + 1
+        pos = next(i for i, (a, b) in enumerate(zip(child.statements, ADAMW.statements)) if a != b)
+        copy, original = child.statements[pos], child.statements[pos + 1]
+        assert copy.dst == "t1" and (copy.op, copy.args) == (original.op, original.args)
+        assert original == ADAMW.statements[pos]
+        assert len(_readers(child, pos)) == 1  # the copy has one reader: the read that moved
+        assert analyze(child).fingerprint == parent_fp
+    # Adam's m (read by the update and the return) and v can split, toward the update or the state
+    assert any("interp(g, m, 0.9) (read by return)" in d for d in details)
+    assert any("interp(g, m, 0.9) (read by statement" in d for d in details)
+
+
+def test_split_needs_a_value_read_twice():
+    from search.mutate import split_statement
+
+    single = parse("def train(w, g, m, v, lr):\n    update = sign(g)\n    return update, m, v\n")
+    with pytest.raises(ProgramError, match="read twice"):
+        split_statement(single, np.random.default_rng(0), MutationSettings())
+
+
+def test_split_weight_off_by_default_keeps_the_old_draws():
+    """``split: 0`` draws the same children as before the mutation existed (old runs replay)."""
+    from search.mutate import _draw_kind
+
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    kinds = [_draw_kind(a, MutationSettings()) for _ in range(500)]
+    assert "split" not in kinds
+    assert [_draw_kind(b, MutationSettings(split=0.0)) for _ in range(500)] == kinds
+    mixed = [_draw_kind(np.random.default_rng(i), MutationSettings(split=1.0)) for i in range(400)]
+    assert 0.3 < mixed.count("split") / 400 < 0.7
+
+
+def test_interp_logit_keeps_weights_in_the_unit_interval():
+    """With ``interp_logit``, modifying Adam's 0.9 lands in [0.93, 0.97] about a quarter of the
+    time (2**N(0, 1) scaling: a few percent) and never leaves (0, 1)."""
+    from search.mutate import perturb_weight
+
+    rng = np.random.default_rng(12)
+    w = np.array([perturb_weight(0.9, rng) for _ in range(4000)])
+    assert ((w > 0) & (w < 1)).all()
+    assert 0.2 < ((w >= 0.93) & (w <= 0.97)).mean() < 0.3
+    scaled = 0.9 * 2.0 ** rng.normal(size=4000)
+    assert ((scaled >= 0.93) & (scaled <= 0.97)).mean() < 0.05
+
+    s = MutationSettings(insert=0, delete=0, modify=1, interp_logit=True)
+    weights = []
+    for _ in range(400):
+        try:
+            child, _ = modify_argument(ADAMW, rng, s)
+        except ProgramError:
+            continue
+        for before, after in zip(ADAMW.statements, child.statements):
+            if before != after and before.op == "interp" and before.args[2] != after.args[2]:
+                weights.append(after.args[2])
+    assert len(weights) > 20 and all(0 < x < 1 for x in weights)

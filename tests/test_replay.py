@@ -84,6 +84,13 @@ def test_quick_replay_tunes_every_optimizer_on_the_same_grid(quick):
     for name, vs in mv["vs_adamw"].items():
         per_task = {t: math.log(per["AdamW"]["mean"] / per[name]["mean"]) for t, per in mv["results"].items()}
         assert vs["mean_log_ratio"] == pytest.approx(np.mean(list(per_task.values())))
+    # the report flags a best point at the grid's edge (the optimum may lie outside the grid)
+    out, _ = quick
+    report = (out / "report.md").read_text()
+    edges = [(t, n) for t, per in mv["results"].items() for n, r in per.items()
+             if r["lr_scale"] in (min(mv["lr_grid"]), max(mv["lr_grid"]))
+             or r["wd_scale"] in (min(mv["wd_grid"]), max(mv["wd_grid"]))]
+    assert report.count("at the grid's edge)") == len(edges)
 
 
 def test_replay_refuses_to_overwrite_results(quick, capsys):
