@@ -1,8 +1,11 @@
-"""Shared fixtures: the reference programs in ../shared (skipped with a reason if absent)."""
+"""Shared fixtures: the reference programs in ../shared (skipped with a reason if absent), and the
+benchmark scripts loaded as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -22,3 +25,17 @@ def reference_path(name: str) -> Path:
 @pytest.fixture
 def reference():
     return reference_path
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """``benchmarks/<name>.py`` as a module (the folder is scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "benchmarks" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def benchmark_module():
+    """``benchmark_module("search")``: a script of ``benchmarks/`` loaded as a module."""
+    return load_benchmark

@@ -1,24 +1,12 @@
 """benchmarks/proxy_noise.py on a cheap task: the table, and figures that are really measured."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
 from dsl import analyze, library
 
-ROOT = Path(__file__).resolve().parents[1]
 
-
-def _bench():
-    spec = importlib.util.spec_from_file_location("bench_noise", ROOT / "benchmarks" / "proxy_noise.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_path_programs_are_the_seed_and_its_lion_form():
-    bench = _bench()
+def test_path_programs_are_the_seed_and_its_lion_form(benchmark_module):
+    bench = benchmark_module("proxy_noise")
     assert bench.path_program() == library.get("adamw")
     # a split alone (the same beta twice) computes the seed's function
     assert analyze(bench.path_program(split=True)).fingerprint == analyze(library.get("adamw")).fingerprint
@@ -26,8 +14,8 @@ def test_path_programs_are_the_seed_and_its_lion_form():
     assert "sign(update)" in str(lion_form) and "interp(g, m, 0.95)" in str(lion_form)
 
 
-def test_noise_benchmark_reports_each_source(capsys):
-    bench = _bench()
+def test_noise_benchmark_reports_each_source(benchmark_module, capsys):
+    bench = benchmark_module("proxy_noise")
     out = bench.main(["--task", "logreg", "--steps", "60", "--seeds", "3", "--jitter", "2"])
     printed = capsys.readouterr().out
     assert "sd seeds" in printed and printed.strip().splitlines()[-1].startswith("{")

@@ -11,15 +11,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _bench():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "benchmarks" / "search.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_toy_benchmark_prints_table_and_figures():
     out = subprocess.run([sys.executable, "benchmarks/search.py", "--task", "toy", "--evals", "120", "--warmup", "20",
                           "--skip-ray", "--sim-evals", "1000"], cwd=ROOT, capture_output=True, text=True,
@@ -35,8 +26,8 @@ def test_toy_benchmark_prints_table_and_figures():
     assert "1x local 1c" in table and "2x local 1c" in table
 
 
-def test_joint_rate_counts_only_the_common_steady_window(tmp_path):
-    bench = _bench()
+def test_joint_rate_counts_only_the_common_steady_window(benchmark_module, tmp_path):
+    bench = benchmark_module("search")
 
     def write(name, times):
         d = tmp_path / name
@@ -56,11 +47,11 @@ def test_joint_rate_counts_only_the_common_steady_window(tmp_path):
         bench.joint_rate([(a, 0.0), (b, 1000.0)], warmup=2)
 
 
-def test_config_rows_run_on_the_backend_each_row_names():
+def test_config_rows_run_on_the_backend_each_row_names(benchmark_module):
     # a config may say `backend: ray` (the replay's does); the local rows must still run locally
     import argparse
 
-    bench = _bench()
+    bench = benchmark_module("search")
     args = argparse.Namespace(config=str(ROOT / "configs" / "lion_rediscovery.yaml"), set=[], evals=10)
     assert bench.base_config(args).backend == "local"
     assert bench.base_config(args, seed=3).seed == 3
