@@ -197,12 +197,11 @@ def split_statement(program: Program, rng: np.random.Generator, s: MutationSetti
     ``m = interp(g, m, b2)``) without a harmful step in between: Adam's ``m`` feeds both the
     update and the returned state.
     """
-    shared = [i for i in range(len(program.statements)) if len(_uses(program, i)) >= 2]
+    shared = {i: u for i in range(len(program.statements)) if len(u := _uses(program, i)) >= 2}
     if not shared:
         raise ProgramError("no statement whose value is read twice")
-    i = shared[int(rng.integers(len(shared)))]
-    uses = _uses(program, i)
-    k, j = uses[int(rng.integers(len(uses)))]
+    i = list(shared)[int(rng.integers(len(shared)))]
+    k, j = shared[i][int(rng.integers(len(shared[i])))]
     st = program.statements[i]
     fresh = _fresh_name(program)
     stmts = list(program.statements)
