@@ -190,16 +190,10 @@ def test_mutations_yield_both_valid_and_scalar_returning_candidates():
     assert checked > 200 and invalid > 0
 
 
-def _readers(program, name_index):
-    from search.mutate import _uses
-
-    return _uses(program, name_index)
-
-
 def test_split_duplicates_a_shared_statement_and_keeps_the_function():
     """Gene duplication: the copy sits just before the original, exactly one read moves to it,
     and the child's fingerprint (its function) is the parent's."""
-    from search.mutate import split_statement
+    from search.mutate import _uses, split_statement
 
     rng = np.random.default_rng(11)
     parent_fp = analyze(ADAMW).fingerprint
@@ -212,7 +206,7 @@ def test_split_duplicates_a_shared_statement_and_keeps_the_function():
         copy, original = child.statements[pos], child.statements[pos + 1]
         assert copy.dst == "t1" and (copy.op, copy.args) == (original.op, original.args)
         assert original == ADAMW.statements[pos]
-        assert len(_readers(child, pos)) == 1  # the copy has one reader: the read that moved
+        assert len(_uses(child, pos)) == 1  # the copy has one reader: the read that moved
         assert analyze(child).fingerprint == parent_fp
     # Adam's m (read by the update and the return) and v can split, toward the update or the state
     assert any("interp(g, m, 0.9) (read by return)" in d for d in details)

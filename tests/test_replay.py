@@ -72,7 +72,7 @@ def test_quick_replay_goal_counts_match_the_seeds(quick):
 
 
 def test_quick_replay_tunes_every_optimizer_on_the_same_grid(quick):
-    _, s = quick
+    out, s = quick
     mv = s["meta_validation"]
     size = len(mv["lr_grid"]) * len(mv["wd_grid"])
     for task, per in mv["results"].items():
@@ -85,7 +85,6 @@ def test_quick_replay_tunes_every_optimizer_on_the_same_grid(quick):
         per_task = {t: math.log(per["AdamW"]["mean"] / per[name]["mean"]) for t, per in mv["results"].items()}
         assert vs["mean_log_ratio"] == pytest.approx(np.mean(list(per_task.values())))
     # the report flags a best point at the grid's edge (the optimum may lie outside the grid)
-    out, _ = quick
     report = (out / "report.md").read_text()
     edges = [(t, n) for t, per in mv["results"].items() for n, r in per.items()
              if r["lr_scale"] in (min(mv["lr_grid"]), max(mv["lr_grid"]))
