@@ -18,6 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -49,6 +50,7 @@ class Entry:
     id: int
     source: str
     fingerprint: str
+    lr_scales: dict[str, float] = field(default_factory=dict)  # per task: the lr grid value it scored at
 
 
 @dataclass
@@ -79,16 +81,34 @@ class SearchSettings:
     restart_from: str = "best"
 
 
-def outcome(result) -> tuple[float, dict[str, float], str | None, float]:
-    """(fitness, per-task fitness averaged over seeds, reason, seconds) of any evaluator result."""
+class Outcome(NamedTuple):
+    """One evaluation as the search records it (a row of the log, an entry of the cache)."""
+
+    fitness: float
+    tasks: dict[str, float]      # per-task fitness, mean over seeds
+    reason: str | None
+    seconds: float
+    lr_scales: dict[str, float]  # per task: the learning-rate grid value it scored at (if the evaluator says)
+
+    @classmethod
+    def from_row(cls, r: dict) -> Outcome:
+        """From a logged row; logs written before ``lr_scales`` existed lack it."""
+        return cls(r["fitness"], r["tasks"], r["reason"], r["seconds"], dict(r.get("lr_scales") or {}))
+
+
+def outcome(result) -> Outcome:
+    """The ``Outcome`` of any evaluator result."""
     per: dict[str, list[float]] = {}
+    lr: dict[str, float] = {}
     for t in getattr(result, "tasks", ()):
         per.setdefault(t.task, []).append(float(t.fitness))
+        if hasattr(t, "lr_scale"):
+            lr.setdefault(t.task, float(t.lr_scale))  # chosen per task (mean over seeds): one value
     fitness = float(result.fitness)
     if not math.isfinite(fitness):
         fitness = WORST_FITNESS
     tasks = {k: (sum(v) / len(v) if all(map(math.isfinite, v)) else WORST_FITNESS) for k, v in per.items()}
-    return fitness, tasks, getattr(result, "reason", None), float(getattr(result, "seconds", 0.0))
+    return Outcome(fitness, tasks, getattr(result, "reason", None), float(getattr(result, "seconds", 0.0)), lr)
 
 
 class Evolution:
@@ -145,13 +165,14 @@ class Evolution:
         return self.cache.get(fingerprint)
 
     def tell(self, p: Proposal, fitness: float, tasks: dict[str, float], reason: str | None,
-             cached: bool) -> Individual:
+             cached: bool, lr_scales: dict[str, float] | None = None) -> Individual:
         """Record a scored child: cache it, insert it, retire the oldest (aging)."""
         if cached:
             self.counters["cache_hits"] += 1
         else:
             self.counters["evaluations"] += 1
-            self.cache.setdefault(p.fingerprint, Entry(fitness, tasks, reason, p.id, str(p.program), p.fingerprint))
+            self.cache.setdefault(p.fingerprint, Entry(fitness, tasks, reason, p.id, str(p.program), p.fingerprint,
+                                                       dict(lr_scales or {})))
         ind = Individual(p.id, p.program, p.fingerprint, fitness)
         if p.parent is None and p.id in self.seed_ids:
             self.seed_individuals.append(ind)
@@ -340,22 +361,21 @@ class Search:
             return False
         return s.max_seconds is None or self.elapsed() < s.max_seconds
 
-    def _write_row(self, p: Proposal, fitness: float, tasks: dict, reason: str | None, seconds: float,
-                   cached: bool) -> None:
+    def _write_row(self, p: Proposal, o: Outcome, cached: bool) -> None:
         r = self.tail.pop(p.id, None)
         if r is not None and r["fingerprint"] == p.fingerprint:
             return  # already in the log (written before the interruption)
         row = {"id": p.id, "parent": p.parent, "mutation": p.mutation, "source": str(p.program),
-               "fingerprint": p.fingerprint, "fitness": fitness, "tasks": tasks, "cached": cached,
-               "reason": reason, "seconds": round(seconds, 6), "length": len(p.program.statements),
-               "redundant": p.redundant, "redraws": p.redraws, "evaluations": self.evo.counters["evaluations"],
-               "time": round(self.elapsed(), 3)}
+               "fingerprint": p.fingerprint, "fitness": o.fitness, "tasks": o.tasks, "lr_scales": o.lr_scales,
+               "cached": cached, "reason": o.reason, "seconds": round(o.seconds, 6),
+               "length": len(p.program.statements), "redundant": p.redundant, "redraws": p.redraws,
+               "evaluations": self.evo.counters["evaluations"], "time": round(self.elapsed(), 3)}
         self._pending_rows.append(row)
         self.rows += 1
 
-    def _record(self, p: Proposal, fitness: float, tasks: dict, reason, seconds: float, cached: bool) -> None:
-        self.evo.tell(p, fitness, tasks, reason, cached)
-        self._write_row(p, fitness, tasks, reason, seconds, cached)
+    def _record(self, p: Proposal, o: Outcome, cached: bool) -> None:
+        self.evo.tell(p, o.fitness, o.tasks, o.reason, cached, o.lr_scales)
+        self._write_row(p, o, cached)
 
     def _renumber(self, p: Proposal) -> Proposal:
         """The log diverged from this replay (asynchronous backend): keep every logged result
@@ -364,7 +384,7 @@ class Search:
         for r in self.tail.values():
             if not r["cached"] and r["fingerprint"] not in self.evo.cache:
                 self.evo.cache[r["fingerprint"]] = Entry(r["fitness"], r["tasks"], r["reason"], r["id"], r["source"],
-                                                           r["fingerprint"])
+                                                           r["fingerprint"], dict(r.get("lr_scales") or {}))
         self.tail = {}
         self.evo.next_id = max(self.evo.next_id, top + 1)
         p.id = self.evo.next_id
@@ -379,7 +399,7 @@ class Search:
             r = None
         entry = self.evo.lookup(p.fingerprint)
         if entry is not None:
-            self._record(p, entry.fitness, entry.tasks, entry.reason, 0.0, cached=True)
+            self._record(p, Outcome(entry.fitness, entry.tasks, entry.reason, 0.0, entry.lr_scales), cached=True)
             return None
         if p.fingerprint in self.by_fp:
             self.waiters.setdefault(self.by_fp[p.fingerprint], []).append(p)
@@ -402,9 +422,9 @@ class Search:
 
     def _collect(self) -> None:
         """Wait for results; complete them in id order (so the local backend is deterministic)."""
-        done: list[tuple[Proposal, tuple]] = []
+        done: list[tuple[Proposal, Outcome]] = []
         for p, r in self.prefilled:
-            done.append((p, (r["fitness"], r["tasks"], r["reason"], r["seconds"])))
+            done.append((p, Outcome.from_row(r)))
         self.prefilled = []
         if self.backend.in_flight():
             for job, result in self.backend.wait(timeout=0.0 if done else 1.0):
@@ -412,15 +432,15 @@ class Search:
                 if p is None:
                     continue
                 o = outcome(result)
-                self.eval_seconds += o[3]
+                self.eval_seconds += o.seconds
                 done.append((p, o))
         done.sort(key=lambda x: x[0].id)
-        for p, (fitness, tasks, reason, seconds) in done:
+        for p, o in done:
             self.inflight.pop(p.id, None)
             self.by_fp.pop(p.fingerprint, None)
-            self._record(p, fitness, tasks, reason, seconds, cached=False)
+            self._record(p, o, cached=False)
             for w in self.waiters.pop(p.id, []):
-                self._record(w, fitness, tasks, reason, 0.0, cached=True)
+                self._record(w, o._replace(seconds=0.0), cached=True)
 
     def _flush(self) -> None:
         self.rundir.evaluations.append(self._pending_rows)
@@ -530,7 +550,7 @@ class Search:
             for i, e in enumerate(todo):
                 logged = self.funnel_log.get((rnd, scale, self._fp(e)))
                 if logged is not None:
-                    results[i] = (logged["fitness"], logged["tasks"], logged["reason"], logged["seconds"])
+                    results[i] = Outcome.from_row(logged)
                 else:
                     jobs.append(Job(-(i + 1), prune(parse(e.source)), scale))
             if jobs:
@@ -541,11 +561,11 @@ class Search:
                             results[-job.key - 1] = outcome(res)
                     self._progress(phase=f"funnel {scale}")
             for i, e in enumerate(todo):
-                fitness, tasks, reason, seconds = results[i]
+                o = results[i]
                 row = {"kind": "eval", "round": rnd, "evaluations": self.evo.counters["evaluations"],
-                       "scale": scale, "id": e.id, "fingerprint": self._fp(e), "fitness": fitness,
-                       "tasks": tasks, "proxy_fitness": e.fitness, "reason": reason, "seconds": round(seconds, 6),
-                       "source": e.source}
+                       "scale": scale, "id": e.id, "fingerprint": self._fp(e), "fitness": o.fitness,
+                       "tasks": o.tasks, "lr_scales": o.lr_scales, "proxy_fitness": e.fitness, "reason": o.reason,
+                       "seconds": round(o.seconds, 6), "source": e.source}
                 self.funnel.scores[f"{scale}|{self._fp(e)}"] = row
                 if (rnd, scale, self._fp(e)) not in self.funnel_log:
                     rows.append(row)

@@ -54,6 +54,7 @@ class Row:
     redundant: int | None = None
     redraws: int | None = None
     curves: dict[str, list[float]] | None = None  # per-task validation curves, if the log has them
+    lr_scales: dict[str, float] = field(default_factory=dict)  # per task: the lr grid value it scored at
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,8 @@ def _row(path: Path, line: int, raw: Any) -> Row:
                    fitness=float(r["fitness"]), cached=bool(r["cached"]), tasks=dict(r.get("tasks") or {}),
                    reason=r.get("reason"), seconds=float(r.get("seconds") or 0.0),
                    evaluations=r.get("evaluations"), time=r.get("time"), length=r.get("length"),
-                   redundant=r.get("redundant"), redraws=r.get("redraws"), curves=r.get("curves"))
+                   redundant=r.get("redundant"), redraws=r.get("redraws"), curves=r.get("curves"),
+                   lr_scales={str(k): float(v) for k, v in (r.get("lr_scales") or {}).items()})
     except (TypeError, ValueError) as exc:
         raise InspectError(f"{path}:{line}: bad value in row ({exc})") from None
 
@@ -188,6 +190,7 @@ class TopProgram:
     family: str | None             # recognized optimizer (``lion (beta1=..., ...)``), if any
     funnel: dict[str, float]       # scale -> fitness where the funnel re-scored it
     tasks: dict[str, float]
+    lr_scales: dict[str, float] = field(default_factory=dict)  # per task: the lr grid value it scored at
 
 
 def funnel_scores(run: Run) -> dict[str, dict[str, float]]:
@@ -227,7 +230,7 @@ def top_programs(run: Run, k: int = 10, simplify: bool = True) -> list[TopProgra
         simple, family = simplified(program) if simplify else (None, None)
         out.append(TopProgram(rank, r.id, r.fingerprint, r.fitness, one_line(program),
                               one_line(simple) if simple is not None else None, family,
-                              dict(scores.get(r.fingerprint, {})), dict(r.tasks)))
+                              dict(scores.get(r.fingerprint, {})), dict(r.tasks), dict(r.lr_scales)))
     return out
 
 

@@ -167,13 +167,16 @@ def bake_lr(program: Program, scale: float) -> Program:
                            + list(program.statements))
 
 
-def best_lr_scale(program: Program, cfg) -> float:
-    """The geometric mean over proxy tasks of the grid value each task chose for ``program``."""
+def best_lr_scale(program: Program, cfg, logged: dict[str, float] | None = None) -> float:
+    """The geometric mean over proxy tasks of the grid value each task chose for ``program``:
+    ``logged`` (what the search recorded) when given, else from a fresh proxy evaluation (logs
+    written before rows carried ``lr_scales``)."""
     from search.backends.base import EvaluatorSpec
 
-    ev = EvaluatorSpec.from_section(cfg.evaluator).build("proxy")
-    result = ev.evaluate_one(program)
-    scales = {t.task: t.lr_scale for t in result.tasks}
+    scales = dict(logged or {})
+    if not scales:
+        result = EvaluatorSpec.from_section(cfg.evaluator).build("proxy").evaluate_one(program)
+        scales = {t.task: t.lr_scale for t in result.tasks}
     if not scales:
         return 1.0
     return float(math.exp(np.mean([math.log(s) for s in scales.values()])))
@@ -198,7 +201,8 @@ def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
         out["answer"] = None
         return out
     raw = parse(ans.source)
-    scale = best_lr_scale(raw, cfg)
+    row = next((r for r in run.rows if r.id == ans.id), None)
+    scale = best_lr_scale(raw, cfg, row.lr_scales if row is not None else None)
     baked = bake_lr(raw, scale)
     ev = cfg.evaluator
     overrides = {k: v for k, v in dict(ev.overrides).items() if k != "batching"}

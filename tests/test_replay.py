@@ -12,7 +12,7 @@ import pytest
 from dsl import execute, library, parse
 from search import cli
 from search import inspect as inspect_mod
-from search.replay import Tuned, _pick, bake_lr, beats, goal_timeline, scale_decay
+from search.replay import Tuned, _pick, bake_lr, beats, best_lr_scale, goal_timeline, scale_decay
 from simplify.family import sign_momentum
 
 
@@ -115,6 +115,33 @@ def test_compare_only_reruns_the_final_comparison(quick, tmp_path):
             assert len(r["curves"]) == len(after["meta_validation"]["seeds"])
     assert "produced again by `optsearch replay lion --quick" in (out / "report.md").read_text()
     assert cli.main(["replay", "lion", "--out", str(tmp_path / "none"), "--compare-only"]) == 2
+
+
+def test_rows_record_the_lr_grid_value_each_task_chose(quick, capsys):
+    out, s = quick
+    run_dir = out / "runs" / "seed0"
+    rows = [json.loads(x) for x in (run_dir / "evaluations.jsonl").read_text().splitlines()]
+    grid = {0.3333333, 1.0, 3.0}  # configs/lion_rediscovery_quick.yaml
+    scored = {r["fingerprint"]: r["lr_scales"] for r in rows if not r["cached"] and r["fitness"] > -100}
+    assert scored and all(set(v) == {"mlp", "logreg"} and set(v.values()) <= grid for v in scored.values())
+    assert len({x for v in scored.values() for x in v.values()}) > 1, "programs differ in the step size they want"
+    # a cache hit records the lr of the evaluation it reuses
+    assert all(r["lr_scales"] == scored[r["fingerprint"]] for r in rows if r["cached"] and r["fingerprint"] in scored)
+    # the replay baked the answer's logged choice (geometric mean over tasks), without re-scoring it
+    seed = next(d for d in s["seeds"] if d["seed"] == 0)
+    logged = next(r["lr_scales"] for r in rows if r["id"] == seed["answer"]["id"])
+    assert seed["answer"]["lr_scale_baked"] == pytest.approx(math.sqrt(logged["mlp"] * logged["logreg"]))
+    assert cli.main(["show", str(run_dir), "--no-plots", "--no-simplify", "--json", "--top", "3"]) == 0
+    top = json.loads(capsys.readouterr().out)["top"]
+    assert [t["lr_scales"] for t in top] == [next(r["lr_scales"] for r in rows if r["id"] == t["id"]) for t in top]
+    assert cli.main(["show", str(run_dir), "--no-plots", "--no-simplify", "--top", "3"]) == 0
+    assert "lr x" in capsys.readouterr().out
+
+
+def test_best_lr_scale_takes_the_logged_choice_without_evaluating():
+    # cfg None: evaluating would fail, so a result means the logged values were used
+    assert best_lr_scale(library.get("adamw"), None, {"vit": 3.0, "mlp": 1 / 3}) == pytest.approx(1.0)
+    assert best_lr_scale(library.get("adamw"), None, {"vit": 1 / 3}) == pytest.approx(1 / 3)
 
 
 def test_bake_lr_equals_a_scaled_learning_rate():

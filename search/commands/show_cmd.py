@@ -32,6 +32,13 @@ def _f(x: float | None, digits: int = 4) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def _lr(scales: dict[str, float]) -> str:
+    """The learning-rate grid value(s) a program scored at: ``0.333``, or ``mlp 1, vit 0.333``."""
+    if len(scales) == 1:
+        return f"{next(iter(scales.values())):.3g}"
+    return ", ".join(f"{k} {v:.3g}" for k, v in scales.items()) or "-"
+
+
 def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list[str]]:
     """(name -> path written, notes) for search_progress.png and loss_curves.png."""
     from search import inspect, plots
@@ -68,8 +75,9 @@ def render(rep, plots_written: dict[str, str]) -> None:
 
     con = Console()
     scales = sorted({s for t in rep.top for s in t.funnel})
+    with_lr = any(t.lr_scales for t in rep.top)  # logs written before lr_scales existed lack them
     top = Table(title=f"top {len(rep.top)} distinct programs by proxy fitness")
-    for col in ("#", "id", "proxy", *scales):
+    for col in ("#", "id", "proxy", *(["lr x"] if with_lr else []), *scales):
         top.add_column(col, justify="right", no_wrap=True)
     top.add_column("program (raw / simplified)", overflow="fold")
     for t in rep.top:
@@ -78,7 +86,8 @@ def render(rep, plots_written: dict[str, str]) -> None:
             cell.append("\nsimplified: " + t.simplified, style="cyan")
         if t.family:
             cell.append(f"\n  {t.family}", style="bold green")
-        top.add_row(str(t.rank), str(t.id), _f(t.fitness), *(_f(t.funnel.get(s)) for s in scales), cell)
+        lr = [_lr(t.lr_scales)] if with_lr else []
+        top.add_row(str(t.rank), str(t.id), _f(t.fitness), *lr, *(_f(t.funnel.get(s)) for s in scales), cell)
     con.print(top)
 
     ans = rep.answer
