@@ -273,3 +273,15 @@ def test_curves_retrained_on_a_real_proxy_task(tmp_path, capsys):
     assert math.log(adamw[-1] / best[-1]) == pytest.approx(ans.fitness, abs=1e-6)
     assert main(["show", str(out), "--curves", "--no-simplify"]) == 0
     assert png_size(out / "loss_curves.png")[0] > 100
+
+
+def test_the_committed_replay_runs_show_on_a_fresh_clone(capsys):
+    # logged before rows carried lr_scales: shown without the `lr x` column, nothing else lost
+    run_dir = ROOT / "results" / "lion_rediscovery" / "runs" / "seed1"
+    assert main(["show", str(run_dir), "--no-plots", "--no-simplify", "--json", "--top", "3"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["top"]) == 3 and all(t["lr_scales"] == {} for t in doc["top"])
+    assert doc["answer"]["id"] == json.loads((run_dir / "summary.json").read_text())["answer"]["id"]
+    assert main(["show", str(run_dir), "--no-plots", "--no-simplify", "--top", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "top 3 distinct programs" in out and "lr x" not in out
