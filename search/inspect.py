@@ -114,7 +114,7 @@ def _row(path: Path, line: int, raw: Any) -> Row:
                    evaluations=r.get("evaluations"), time=r.get("time"), length=r.get("length"),
                    redundant=r.get("redundant"), redraws=r.get("redraws"), curves=r.get("curves"),
                    lr_scales={str(k): float(v) for k, v in (r.get("lr_scales") or {}).items()})
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, AttributeError) as exc:  # AttributeError: lr_scales not an object
         raise InspectError(f"{path}:{line}: bad value in row ({exc})") from None
 
 

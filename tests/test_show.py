@@ -207,6 +207,8 @@ def test_plot_functions_take_plain_data(tmp_path):
     (lambda lines: lines[:2] + ["{not json"] + lines[3:], "evaluations.jsonl:3: not a JSON row"),
     (lambda lines: lines[:4] + ['{"id": 99}'] + lines[5:], "evaluations.jsonl:5: row lacks parent"),
     (lambda lines: lines[:1] + ['[1, 2]'] + lines[2:], "evaluations.jsonl:2: expected a JSON object"),
+    (lambda lines: lines[:3] + [lines[3].replace('"lr_scales": {}', '"lr_scales": [1, 2]')] + lines[4:],
+     "evaluations.jsonl:4: bad value in row"),
 ])
 def test_a_damaged_log_is_reported_by_file_and_line(run_dir, tmp_path, capsys, damage, where):
     copy = tmp_path / "run"
