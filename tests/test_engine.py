@@ -317,6 +317,22 @@ def test_resume_keeps_rng_state():
     assert [other.propose().program for _ in range(5)] == nxt
 
 
+def test_cache_keeps_lr_scales_through_a_checkpoint_and_old_checkpoints_load():
+    evo = evolution(pop=4, tour=2)
+    p = library.get("adamw")
+    evo.tell(Proposal(1, None, p, analyze(p).fingerprint, "seed"), 0.5, {"vit": 0.5}, None, cached=False,
+             lr_scales={"vit": 1 / 3})
+    state = json.loads(json.dumps(evo.state_dict()))
+    other = evolution(pop=4, tour=2)
+    other.load_state_dict(state)
+    assert other.lookup(analyze(p).fingerprint).lr_scales == {"vit": 1 / 3}
+    for entry in state["cache"].values():  # written before entries had lr_scales
+        del entry["lr_scales"]
+    old = evolution(pop=4, tour=2)
+    old.load_state_dict(state)
+    assert old.lookup(analyze(p).fingerprint).lr_scales == {}
+
+
 def test_copy_of_run_dir_resumes(tmp_path):
     s = new_search(tmp_path, toy_config(search__max_evaluations=12), "r")
     s.run(stop=lambda: s.evo.counters["evaluations"] >= 5)
