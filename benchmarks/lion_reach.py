@@ -102,7 +102,8 @@ def draws(results: Path) -> dict:
             continue
         rows = inspect_mod.load_run(run_dir).rows
         signs = [r for r in rows if r.mutation.startswith("insert") and " sign(" in r.mutation]
-        members = {r.fingerprint for r in rows if sign_momentum(parse(r.source)).member}
+        sources = {r.fingerprint: r.source for r in rows}  # cache hits repeat a fingerprint: test each once
+        members = {fp for fp, src in sources.items() if sign_momentum(parse(src)).member}
         out[run_dir.name] = {"children": len(rows), "sign_inserts": len(signs),
                              "update_sign": sum("update = sign(update)" in r.mutation for r in signs),
                              "sign_momentum": len(members)}
