@@ -8,8 +8,9 @@
             lr x wd tuned on the same grid for every optimizer) for the path programs, against
             tuned AdamW and Lion: can a sign-momentum program meet the goal there at all?
 3. draws    From a replay's run directories: how many children the search logged, how many
-            inserted a sign, how many wrote ``update = sign(update)``, and how many were
-            sign-momentum. The goal needs such a draw in most seeds.
+            inserted a sign, how many wrote ``update = sign(update)``, and how many distinct
+            scored programs were sign-momentum (the replay's ``goal_timeline`` count). The goal
+            needs such a draw in most seeds.
 
     python benchmarks/lion_reach.py [--config configs/lion_rediscovery.yaml] [--seeds 4]
         [--results results/lion_rediscovery] [--skip-meta] [--quick-meta] [--set KEY=VALUE ...]
@@ -26,8 +27,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 # benchmarks/search.py is named like the package: keep this folder off the import path
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
@@ -36,8 +35,7 @@ from dsl import library, parse  # noqa: E402
 from search import config as config_mod  # noqa: E402
 from search import inspect as inspect_mod  # noqa: E402
 from search.backends.base import EvaluatorSpec  # noqa: E402
-from search.replay import CONFIG, QUICK_META, MetaSettings, beats, compare  # noqa: E402
-from simplify.family import sign_momentum  # noqa: E402
+from search.replay import CONFIG, QUICK_META, MetaSettings, beats, best_lr_scale, compare, goal_timeline  # noqa: E402
 
 ROOT = HERE.parent
 
@@ -82,7 +80,7 @@ def ranking(cfg, programs: dict, n_seeds: int) -> dict:
         r = ev.evaluate_one(program)
         per = [float(t.fitness) for t in r.tasks]
         rows[name] = {"mean": float(r.fitness), "per_seed": per,
-                      "lr_scale": float(np.exp(np.mean(np.log([t.lr_scale for t in r.tasks]))))}
+                      "lr_scale": best_lr_scale(program, cfg, {t.task: t.lr_scale for t in r.tasks})}
     return rows
 
 
@@ -100,13 +98,11 @@ def draws(results: Path) -> dict:
     for run_dir in sorted((results / "runs").glob("*")):
         if not (run_dir / "evaluations.jsonl").exists():
             continue
-        rows = inspect_mod.load_run(run_dir).rows
-        signs = [r for r in rows if r.mutation.startswith("insert") and " sign(" in r.mutation]
-        sources = {r.fingerprint: r.source for r in rows}  # cache hits repeat a fingerprint: test each once
-        members = {fp for fp, src in sources.items() if sign_momentum(parse(src)).member}
-        out[run_dir.name] = {"children": len(rows), "sign_inserts": len(signs),
+        run = inspect_mod.load_run(run_dir)
+        signs = [r for r in run.rows if r.mutation.startswith("insert") and " sign(" in r.mutation]
+        out[run_dir.name] = {"children": len(run.rows), "sign_inserts": len(signs),
                              "update_sign": sum("update = sign(update)" in r.mutation for r in signs),
-                             "sign_momentum": len(members)}
+                             "sign_momentum": goal_timeline(run)["sign_momentum_programs"]}
     return out
 
 
