@@ -1,16 +1,10 @@
 """How much of a proxy fitness is the program, and how much is the run's luck.
 
-A search ranks candidates by one number each. On the replay's proxy (the tiny ViT at 2000 steps,
-``sign_flip``), the final loss of one program moves with things that are not the program:
-  seeds   the task seed (initialization, batches, sign flips): seeds 0..S-1;
-  jitter  the learning-rate multiplier changed by a few parts in a million (seed 0): training
-          is chaotic, so rounding-sized changes grow into different final losses;
-  width   the same run (seed 0) alone or as the first of the jitter runs, vmapped together: XLA
-          compiles a different kernel, so the rounding differs (the absolute difference).
-For a few programs along the path from AdamW to Lion, prints the mean log final loss over seeds
-and the standard deviation of each source, then one JSON line with the gap between neighbouring
-programs in units of the seed-to-seed noise (> 0: the later program is better). Programs whose
-gap is about 1 or less cannot be ranked from one run, and a search ranks its candidates from one.
+For a few programs along the path from AdamW to Lion, on the replay's proxy (the tiny ViT at 2000
+steps, sign flips), prints the mean log final loss over task seeds and the standard deviation of
+each source of noise (seeds, learning-rate jitter, vmap width), then one JSON line with the gap
+between neighbouring programs in units of the seed-to-seed noise (> 0: the later program is
+better). The measurement is ``search/experiments/proxy_noise.py`` (its docstring says more).
 
     python benchmarks/proxy_noise.py [--task vit] [--steps 2000] [--seeds 4] [--jitter 4]
 """
@@ -20,44 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 
-import numpy as np
-
-from dsl import library, parse, prune
-from proxy_tasks import interpreter, training
-from proxy_tasks.registry import get_task
-
-_ADAM = """def train(w, g, m, v, lr):
-    g2 = square(g)
-{t}    m = interp(g, m, {b2})
-    v = interp(g2, v, 0.999)
-    sqrt_v = sqrt(v)
-    update = {u} / sqrt_v
-{sign}    wd = w * 0.01
-    update = update + wd
-    lr = lr * 0.001
-    update = update * lr
-    return update, m, v
-"""
-
-
-def path_program(b2: float = 0.9, split: bool = False, sign: bool = False):
-    """The AdamW seed, optionally with a separate momentum for the update (``t``) and a sign."""
-    return parse(_ADAM.format(t="    t = interp(g, m, 0.9)\n" if split else "", b2=b2, u="t" if split else "m",
-                              sign="    update = sign(update)\n" if sign else ""))
-
-
-PROGRAMS = {
-    "AdamW seed": library.get("adamw"),
-    "seed + sign": path_program(sign=True),
-    "Lion form (0.9, 0.95)": path_program(0.95, split=True, sign=True),
-}
-
-
-def final_losses(task, program, seeds: list[int], scales: list[float]) -> np.ndarray:
-    """Final validation losses of one vmapped call (one run per (seed, scale) pair)."""
-    enc = interpreter.encode(prune(program))
-    curves = training.ProgramRunner(task, enc.bucket).run_runs(enc.arrays(), seeds, scales)
-    return np.asarray(curves)[:, -1]
+from search.experiments.proxy_noise import measure
 
 
 def main(argv=None) -> dict:
@@ -68,27 +25,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--jitter", type=int, default=4)
     ap.add_argument("--scale", type=float, default=1 / 3, help="learning-rate multiplier of every run")
     args = ap.parse_args(argv)
-    task = get_task(args.task, "proxy", steps=args.steps, sign_flip=True)
-    rows = {}
-    for name, program in PROGRAMS.items():
-        by_seed = np.log(final_losses(task, program, list(range(args.seeds)), [args.scale] * args.seeds))
-        jit = np.log(final_losses(task, program, [0] * args.jitter,
-                                  [args.scale * (1 + 1e-6 * k) for k in range(args.jitter)]))
-        alone = float(np.log(final_losses(task, program, [0], [args.scale])[0]))
-        rows[name] = {"mean": float(by_seed.mean()), "seeds_sd": float(by_seed.std(ddof=1)),
-                      "jitter_sd": float(jit.std(ddof=1)), "width_diff": abs(alone - float(jit[0]))}
+    out = measure(args.task, args.steps, args.seeds, args.jitter, args.scale)
     print(f"{args.task}, {args.steps} steps, sign flips, lr x{args.scale:.3g}: log final validation loss")
     print(f"{'program':24s} {'mean':>8s} {'sd seeds':>9s} {'sd jitter':>10s} {'width':>8s}")
-    for name, r in rows.items():
+    for name, r in out["rows"].items():
         print(f"{name:24s} {r['mean']:8.4f} {r['seeds_sd']:9.4f} {r['jitter_sd']:10.4f} {r['width_diff']:8.4f}")
-    names = list(rows)
-    noise = float(np.sqrt(np.mean([r["seeds_sd"] ** 2 for r in rows.values()])))
-    # > 0: the later program has the lower loss
-    gaps = {f"{a} -> {b}": (rows[a]["mean"] - rows[b]["mean"]) / noise for a, b in zip(names, names[1:])}
-    for k, g in gaps.items():
-        print(f"{k}: log loss lower by {g:.2f} x the seed-to-seed sd ({noise:.4f})")
-    out = {"task": args.task, "steps": args.steps, "scale": args.scale, "rows": rows, "seed_noise_sd": noise,
-           "gaps_in_sd": gaps}
+    for k, g in out["gaps_in_sd"].items():
+        print(f"{k}: log loss lower by {g:.2f} x the seed-to-seed sd ({out['seed_noise_sd']:.4f})")
     print(json.dumps(out))
     return out
 

@@ -4,6 +4,7 @@ This package imports nothing else of optsearch. ``to_optax`` (which needs jax) i
 first use so that parsing and checking stay cheap.
 """
 
+from dsl import library
 from dsl.check import Analysis, analyze, check, fingerprint, prune
 from dsl.execute import execute
 from dsl.parse import parse, parse_file
@@ -21,8 +22,4 @@ def __getattr__(name):
         from dsl.jax_exec import to_optax
 
         return to_optax
-    if name == "library":
-        import dsl.library as library
-
-        return library
     raise AttributeError(name)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import math
+from pathlib import Path
 
 from dsl import ops
 from dsl.program import INPUTS, Arg, Program, ProgramError, Statement
@@ -54,8 +55,6 @@ def parse(text: str | bytes) -> Program:
 
 def parse_file(path) -> Program:
     """Parse the file at ``path``; errors name the file."""
-    from pathlib import Path
-
     p = Path(path)
     try:
         data = p.read_bytes()

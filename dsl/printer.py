@@ -1,42 +1,21 @@
-"""Canonical source text of a program: what ``parse`` reads back to an equal program."""
+"""Canonical source text of a program: what ``parse`` reads back to an equal program.
+
+The text itself is ``str(program)`` (defined with the data in ``dsl.program``, which knows
+nothing of this module); here are the forms built on it: with a leading comment, and on one line.
+``HEADER`` and the ``format_*`` helpers are re-exported from ``dsl.program``.
+"""
 
 from __future__ import annotations
 
-from dsl import ops
-from dsl.program import INPUTS, Arg, Program, Statement
+from dsl.program import HEADER, Program, format_arg, format_expr, format_statement
 
-HEADER = f"def train({', '.join(INPUTS)}):"
-
-
-def format_arg(arg: Arg) -> str:
-    """A name as is; a constant as the shortest repr that round-trips exactly."""
-    return arg if isinstance(arg, str) else repr(float(arg))
-
-
-def format_expr(st: Statement) -> str:
-    """The right-hand side of a statement, infix where the op has a symbol."""
-    op = ops.BY_NAME[st.op]
-    args = [format_arg(a) for a in st.args]
-    if op.infix:
-        return f"{args[0]} {op.infix} {args[1]}"
-    if st.op == "negative" and isinstance(st.args[0], str):
-        return f"-{args[0]}"
-    return f"{st.op}({', '.join(args)})"
-
-
-def format_statement(st: Statement) -> str:
-    return f"{st.dst} = {format_expr(st)}"
+__all__ = ["HEADER", "format_arg", "format_expr", "format_statement", "one_line", "to_source"]
 
 
 def to_source(program: Program, comment: str | None = None) -> str:
-    """The canonical text: header, one statement per line (4-space indent), return line."""
-    lines = []
-    if comment:
-        lines += [f"# {c}".rstrip() for c in comment.splitlines()]
-    lines.append(HEADER)
-    lines += [f"    {format_statement(st)}" for st in program.statements]
-    lines.append(f"    return {', '.join(program.returns)}")
-    return "\n".join(lines) + "\n"
+    """The canonical text (``str(program)``), after ``comment`` as ``#`` lines if given."""
+    lines = [f"# {c}".rstrip() for c in comment.splitlines()] if comment else []
+    return "".join(line + "\n" for line in lines) + str(program)
 
 
 def one_line(program: Program) -> str:

@@ -1,4 +1,9 @@
-"""Programs as immutable data: a tuple of statements and the three returned names."""
+"""Programs as immutable data: a tuple of statements and the three returned names.
+
+The canonical text of a program (``str(program)``, what ``dsl.parse`` reads back to an equal
+program) is defined here too, next to the data it writes; ``dsl.printer`` builds on it (comments,
+one-line form) and this module imports nothing of it.
+"""
 
 from __future__ import annotations
 
@@ -106,9 +111,11 @@ class Program:
                 raise ProgramError(f"returned name {name!r} is never defined")
 
     def __str__(self) -> str:
-        from dsl.printer import to_source
-
-        return to_source(self)
+        """The canonical text: header, one statement per line (4-space indent), return line."""
+        lines = [HEADER]
+        lines += [f"    {format_statement(st)}" for st in self.statements]
+        lines.append(f"    return {', '.join(self.returns)}")
+        return "\n".join(lines) + "\n"
 
     def __len__(self) -> int:
         return len(self.statements)
@@ -119,3 +126,28 @@ class Program:
             tuple(self.statements if statements is None else statements),
             tuple(self.returns if returns is None else returns),
         )
+
+
+# --- canonical text -----------------------------------------------------------------------------
+
+HEADER = f"def train({', '.join(INPUTS)}):"
+
+
+def format_arg(arg: Arg) -> str:
+    """A name as is; a constant as the shortest repr that round-trips exactly."""
+    return arg if isinstance(arg, str) else repr(float(arg))
+
+
+def format_expr(st: Statement) -> str:
+    """The right-hand side of a statement, infix where the op has a symbol."""
+    op = ops.BY_NAME[st.op]
+    args = [format_arg(a) for a in st.args]
+    if op.infix:
+        return f"{args[0]} {op.infix} {args[1]}"
+    if st.op == "negative" and isinstance(st.args[0], str):
+        return f"-{args[0]}"
+    return f"{st.op}({', '.join(args)})"
+
+
+def format_statement(st: Statement) -> str:
+    return f"{st.dst} = {format_expr(st)}"

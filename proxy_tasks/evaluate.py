@@ -16,17 +16,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jax
 import numpy as np
 
 from dsl import analyze, prune
 from dsl.program import Program, ProgramError
 from proxy_tasks import baselines, interpreter, registry
+from proxy_tasks.fitness import WORST_FITNESS, fitness_of
+from proxy_tasks.registry import DEFAULT_TASKS
 from proxy_tasks.task import Task
 from proxy_tasks.training import ProgramRunner
 
-WORST_FITNESS: float = -100.0
-DEFAULT_TASKS: dict[str, float] = {"quadratic": 0.25, "logreg": 0.5, "mlp": 1.0, "char_lm": 1.0, "vit": 1.0}
-"""Name -> weight. The LM and ViT carry the signal for sign-momentum (see docs/proxy_tasks.md)."""
+__all__ = ["CURVE_POINTS", "DEFAULT_TASKS", "WORST_FITNESS", "EvalResult", "Evaluator", "TaskResult", "fitness_of",
+           "judge", "measure_batching"]
+
 CURVE_POINTS = 10
 _RUNNERS: dict[tuple[str, int], ProgramRunner] = {}
 
@@ -82,13 +85,6 @@ def judge(curve: np.ndarray, blowup: float) -> str | None:
     if curve[-1] > blowup * curve[0]:
         return f"loss blew up to {curve[-1]:.4g} (> {blowup:g} x initial {curve[0]:.4g})"
     return None
-
-
-def fitness_of(loss: float, baseline_loss: float) -> float:
-    """log(baseline / loss), > 0 beats AdamW; never below WORST_FITNESS."""
-    if not (math.isfinite(loss) and loss > 0):
-        return WORST_FITNESS
-    return max(WORST_FITNESS, math.log(baseline_loss / loss))
 
 
 class Evaluator:
@@ -339,8 +335,6 @@ def measure_batching(runner: ProgramRunner, enc: interpreter.Encoded, batch_size
     than one-at-a-time on every task (``benchmarks/evaluator.py``), and timing it on the larger
     tasks would cost minutes.
     """
-    import jax
-
     arrays = enc.arrays()
     batch = interpreter.stack([enc] * batch_size)
     seeds = np.zeros(batch_size, np.int32)

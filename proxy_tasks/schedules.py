@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import optax
-
 SCHEDULES = ("constant", "cosine", "warmup_cosine")
 
 
 def make_schedule(name: str, steps: int, warmup: float = 0.05) -> Callable:
     """An optax schedule of the step count peaking at 1.0; ``warmup`` is a fraction of ``steps``."""
+    import optax  # JAX: imported on first use, so the schedule names (``SCHEDULES``) stay cheap
+
     if name == "constant":
         return optax.constant_schedule(1.0)
     if name == "cosine":

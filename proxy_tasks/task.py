@@ -17,20 +17,6 @@ import jax.numpy as jnp
 
 from proxy_tasks.schedules import make_schedule
 
-COMMON_DEFAULTS: dict[str, Any] = {
-    "steps": 200,          # optimizer steps
-    "points": 10,          # validation-curve points (steps must be a multiple)
-    "schedule": "cosine",  # constant | cosine | warmup_cosine
-    "warmup": 0.05,        # warmup fraction for warmup_cosine
-    "lr_peak": 1.0,        # schedule value at its peak (the program's lr input; 1.0 by convention)
-    "param_scale": 1.0,    # optimizer sees w / param_scale: steps of size lr move the model param_scale x lr
-    "blowup": 10.0,        # diverged if the final validation loss exceeds blowup x the initial one
-    "baseline_lr": 1e-3,   # optax.adamw peak learning rate (times lr_peak)
-    "baseline_wd": 0.01,   # optax.adamw decoupled weight decay
-    "data_seed": 1234,     # fixes the problem (teacher, text split, validation set); not the run seed
-    "sign_flip": False,    # programs see each parameter's sign flipped at random, per run (training.py)
-}
-
 
 @dataclass(frozen=True)
 class Problem:

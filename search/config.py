@@ -18,6 +18,14 @@ from typing import Any, Union
 
 import yaml
 
+from search.backends import BACKENDS
+from search.mutate import MUTATIONS
+
+# ``batching`` values of ``proxy_tasks.evaluate.Evaluator`` (kept here so the config needs no JAX)
+BATCHING = ("auto", "single", "runs", "map", "vmap")
+# evaluator options that configs written before they were typed kept under evaluator.overrides
+EVALUATOR_OPTIONS = ("batching", "batch_size", "hurdle_fraction")
+
 
 class ConfigError(ValueError):
     """A configuration problem; the message starts with the key path (``search.population``)."""
@@ -47,24 +55,25 @@ class SearchSection:
                            choices=("seeds", "best", "both"))
 
 
-@dataclass
-class MutationSection:
-    insert: float = _f(0.4, "probability weight of inserting a random statement", ge=0)
-    delete: float = _f(0.3, "probability weight of deleting a random statement", ge=0)
-    modify: float = _f(0.3, "probability weight of modifying one argument", ge=0)
-    max_length: int = _f(30, "children longer than this (statements) are redrawn", ge=1)
-    max_redraws: int = _f(200, "give up (error) after this many invalid children in a row", ge=1)
-    constant_prob: float = _f(0.25, "probability that an inserted argument is a fresh constant", ge=0, le=1)
-    new_name_prob: float = _f(0.5, "probability that an insert assigns a fresh temporary", ge=0, le=1)
-    mutations_per_child: int = _f(1, "mutations applied to make one child", ge=1, le=10)
-    inplace_prob: float = _f(0.0, "probability that an insert transforms the previous statement's result in "
-                                   "place (x = op(x, ...))", ge=0, le=1)
-    split: float = _f(0.0, "probability weight of gene duplication: copy a statement read twice into a "
-                           "fresh name and point one read at the copy (same function; free in the cache)",
-                      ge=0)
-    interp_logit: bool = _f(False, "modify moves an interp weight in (0, 1) by N(0, 1) on the logit scale "
-                                   "instead of scaling it by 2**N(0, 1)")
-    ops: list[str] | None = _f(None, "ops the insert mutation may draw (default: every op of dsl.ops)")
+# The mutation section: one weight per entry of the mutation table (``search.mutate.MUTATIONS``,
+# so a new mutation gets its key without an edit here), then the options the mutations read.
+_MUTATION_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("max_length", int, _f(30, "children longer than this (statements) are redrawn", ge=1)),
+    ("max_redraws", int, _f(200, "give up (error) after this many invalid children in a row", ge=1)),
+    ("constant_prob", float, _f(0.25, "probability that an inserted argument is a fresh constant", ge=0, le=1)),
+    ("new_name_prob", float, _f(0.5, "probability that an insert assigns a fresh temporary", ge=0, le=1)),
+    ("mutations_per_child", int, _f(1, "mutations applied to make one child", ge=1, le=10)),
+    ("inplace_prob", float, _f(0.0, "probability that an insert transforms the previous statement's result in "
+                                    "place (x = op(x, ...))", ge=0, le=1)),
+    ("interp_logit", bool, _f(False, "modify moves an interp weight in (0, 1) by N(0, 1) on the logit scale "
+                                     "instead of scaling it by 2**N(0, 1)")),
+    ("ops", list[str] | None, _f(None, "ops the insert mutation may draw (default: every op of dsl.ops)")),
+]
+MutationSection = dataclasses.make_dataclass(
+    "MutationSection",
+    [(name, float, _f(m.weight, m.doc, ge=0)) for name, m in MUTATIONS.items()] + _MUTATION_OPTIONS,
+    namespace={"__doc__": "The ``mutation:`` section: a weight per registered mutation, then options.",
+               "__module__": __name__})
 
 
 @dataclass
@@ -72,11 +81,17 @@ class EvaluatorSection:
     tasks: dict[str, float] | None = _f(None, "proxy task name -> weight (null: the Evaluator's DEFAULT_TASKS)")
     seeds: list[int] = _f(lambda: [0], "task seeds averaged into the fitness", factory=True)
     hurdle: float | None = _f(None, "hurdle passed to the Evaluator (skip later tasks below it)")
+    hurdle_fraction: float = _f(0.3, "where the hurdle is checked, as a fraction of the first task's training",
+                                gt=0, le=1)
+    batching: str = _f("auto", "how the evaluator runs several programs or seeds at once: auto measures the "
+                               "fastest once per task; a fixed choice keeps local runs reproducible",
+                       choices=BATCHING)
+    batch_size: int = _f(32, "programs per vmapped batch (batching: vmap or map)", ge=1)
     lr_grid: list[float] = _f(lambda: [1.0], "learning-rate multipliers: each task scores a program (and the "
                                              "AdamW baseline) at its best one", factory=True)
     cache_dir: str | None = _f(None, "baseline cache folder passed to the Evaluator")
-    overrides: dict[str, Any] = _f(dict, "extra keyword arguments for the Evaluator (task overrides)",
-                                   factory=True)
+    overrides: dict[str, Any] = _f(dict, "task settings (steps, batch, ...; a task's name maps to its own), "
+                                         "see docs/proxy_tasks.md", factory=True)
     factory: str | None = _f(None, "'module:callable' building the evaluator instead of "
                                    "proxy_tasks.evaluate.Evaluator (e.g. search.backends.toy:ToyEvaluator)")
 
@@ -121,7 +136,7 @@ class RunSection:
 class Config:
     name: str = _f("search", "run name (prefix of the run directory)")
     seed: int = _f(0, "random seed of the search (numpy Generator)", ge=0)
-    backend: str = _f("local", "where evaluations run", choices=("local", "ray"))
+    backend: str = _f("local", "where evaluations run", choices=tuple(BACKENDS))
     programs_per_call: int = _f(4, "programs handed to the evaluator per call (batched, vmapped)", ge=1)
     search: SearchSection = _f(SearchSection, "", factory=True)
     mutation: MutationSection = _f(MutationSection, "", factory=True)
@@ -227,8 +242,8 @@ def _cross_checks(cfg: Config) -> None:
     if cfg.search.tournament > cfg.search.population:
         raise ConfigError("search.tournament", f"must be <= search.population ({cfg.search.population})")
     m = cfg.mutation
-    if m.insert + m.delete + m.modify <= 0:
-        raise ConfigError("mutation", "insert + delete + modify must be > 0")
+    if sum(getattr(m, name) for name in MUTATIONS) <= 0:
+        raise ConfigError("mutation", f"the mutation weights ({', '.join(MUTATIONS)}) must not all be 0")
     if m.ops is not None:
         from dsl import ops
 
@@ -239,9 +254,16 @@ def _cross_checks(cfg: Config) -> None:
             raise ConfigError("mutation.ops", "must not be empty")
     if not cfg.search.seeds:
         raise ConfigError("search.seeds", "at least one seed program is needed")
+    from proxy_tasks.registry import SCALES
+
     for i, scale in enumerate(cfg.funnel.scales):
-        if scale not in ("proxy", "x10", "x100"):
-            raise ConfigError(f"funnel.scales[{i}]", f"expected proxy, x10 or x100, got {scale!r}")
+        if scale not in SCALES:
+            raise ConfigError(f"funnel.scales[{i}]", f"expected one of the task registry's scales "
+                                                     f"({', '.join(SCALES)}), got {scale!r}")
+    for key in EVALUATOR_OPTIONS:
+        if key in cfg.evaluator.overrides:
+            raise ConfigError(f"evaluator.overrides.{key}", f"an evaluator option, not a task setting: "
+                                                            f"write it as evaluator.{key}")
     if not cfg.evaluator.lr_grid:
         raise ConfigError("evaluator.lr_grid", "at least one value is needed")
     for i, x in enumerate(cfg.evaluator.lr_grid):
@@ -324,6 +346,26 @@ def load(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
     """Read ``path`` (or the embedded default), apply overrides, validate."""
     data = yaml.safe_load(default_yaml_text()) if path is None else read_yaml(path)
     return from_dict(apply_overrides(data, list(overrides)))
+
+
+def migrate(data: dict) -> dict:
+    """A config written by an earlier optsearch, in today's schema (a copy): evaluator options that
+    were kept under ``evaluator.overrides`` move to their typed keys. Used for run directories,
+    whose ``config.yaml`` must keep loading; a config given to ``run`` is validated as written."""
+    import copy
+
+    data = copy.deepcopy(data or {})
+    ev = data.get("evaluator")
+    if isinstance(ev, dict) and isinstance(ev.get("overrides"), dict):
+        for key in EVALUATOR_OPTIONS:
+            if key in ev["overrides"] and key not in ev:
+                ev[key] = ev["overrides"].pop(key)
+    return data
+
+
+def load_run_config(path: str | Path) -> Config:
+    """The config of a run directory (``config.yaml``), written by this or an earlier version."""
+    return from_dict(migrate(read_yaml(path)))
 
 
 def dump(cfg: Config) -> str:

@@ -1,16 +1,21 @@
 """The Lion paper's three mutations (insert a statement, delete one, modify one argument), and a
 fourth, ``split`` (gene duplication), that is off by default.
 
-Each mutation is a pure function ``(program, rng, settings) -> (child, description)`` that may
+Each mutation is a pure function ``(program, rng, options) -> (child, description)`` that may
 raise ``ProgramError`` when the draw is not applicable (deleting from an empty program, a name
-used before it is defined...). ``mutate`` redraws until the child passes ``dsl.analyze`` and the
-length limit, and reports how many draws were rejected: the search counts them.
+used before it is defined...); ``options`` is the config's ``mutation:`` section as it is. The
+table ``MUTATIONS`` names them with their default weights: a new mutation is a function and one
+entry there, and the config gets its weight key ``mutation.<name>`` from the table. ``mutate``
+draws mutations by weight and redraws until the child passes ``dsl.analyze`` and the length
+limit, and reports how many draws were rejected: the search counts them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -23,26 +28,17 @@ from dsl.program import INPUTS, Program, ProgramError, Statement
 NICE_CONSTANTS = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0, 2.0)
 
 
-@dataclass(frozen=True)
-class MutationSettings:
-    insert: float = 0.4
-    delete: float = 0.3
-    modify: float = 0.3
-    max_length: int = 30
-    max_redraws: int = 200
-    constant_prob: float = 0.25
-    new_name_prob: float = 0.5
-    mutations_per_child: int = 1
-    ops: tuple[str, ...] | None = None
-    inplace_prob: float = 0.0
-    split: float = 0.0
-    interp_logit: bool = False
+class MutationOptions(Protocol):
+    """What the mutations read of the config's ``mutation:`` section (``search.config.MutationSection``)."""
 
-    @classmethod
-    def from_section(cls, section) -> MutationSettings:
-        d = dict(vars(section))
-        d["ops"] = tuple(d["ops"]) if d.get("ops") else None
-        return cls(**d)
+    max_length: int
+    max_redraws: int
+    constant_prob: float
+    new_name_prob: float
+    mutations_per_child: int
+    inplace_prob: float
+    interp_logit: bool
+    ops: Sequence[str] | None
 
 
 @dataclass(frozen=True)
@@ -78,7 +74,7 @@ def random_constant(rng: np.random.Generator) -> float:
     return float(f"{x:.4g}")
 
 
-def insert_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+def insert_statement(program: Program, rng: np.random.Generator, s: MutationOptions) -> tuple[Program, str]:
     """A random op at a random position; arguments are visible names or fresh constants.
 
     With probability ``inplace_prob`` (and a statement before the position) the new statement
@@ -116,7 +112,7 @@ def insert_statement(program: Program, rng: np.random.Generator, s: MutationSett
     return program.replace(statements=stmts), f"insert {pos + 1}: {format_statement(st)}"
 
 
-def delete_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+def delete_statement(program: Program, rng: np.random.Generator, s: MutationOptions) -> tuple[Program, str]:
     """Remove a random statement (invalid if a later statement or a return needed its name)."""
     if not program.statements:
         raise ProgramError("nothing to delete")
@@ -142,7 +138,7 @@ def perturb_weight(a: float, rng: np.random.Generator) -> float:
     return new
 
 
-def modify_argument(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+def modify_argument(program: Program, rng: np.random.Generator, s: MutationOptions) -> tuple[Program, str]:
     """Swap one name argument for another visible name of the same kind, or scale a constant
     by 2**N(0, 1) (with ``interp_logit``, an interp weight in (0, 1) moves on the logit scale:
     ``perturb_weight``)."""
@@ -187,7 +183,7 @@ def _uses(program: Program, index: int) -> list[tuple[int, int]]:
     return out + [(-1, j) for j, r in enumerate(program.returns) if r == name]
 
 
-def split_statement(program: Program, rng: np.random.Generator, s: MutationSettings) -> tuple[Program, str]:
+def split_statement(program: Program, rng: np.random.Generator, s: MutationOptions) -> tuple[Program, str]:
     """Gene duplication: copy a statement whose value is read twice or more into a fresh name just
     before it, and point one of those reads at the copy.
 
@@ -219,28 +215,58 @@ def split_statement(program: Program, rng: np.random.Generator, s: MutationSetti
     return program.replace(statements=stmts, returns=returns), detail
 
 
-MUTATIONS = {"insert": insert_statement, "delete": delete_statement, "modify": modify_argument,
-             "split": split_statement}
+MutationFn = Callable[[Program, np.random.Generator, MutationOptions], tuple[Program, str]]
 
 
-def _draw_kind(rng: np.random.Generator, s: MutationSettings) -> str:
-    u = rng.random() * (s.insert + s.delete + s.modify + s.split)
-    if u < s.insert:
-        return "insert"
-    if u < s.insert + s.delete:
-        return "delete"
-    return "modify" if u < s.insert + s.delete + s.modify else "split"
+@dataclass(frozen=True)
+class Mutation:
+    """One entry of the registry: the function, its default weight (``mutation.<name>`` in the
+    config, 0: off) and the sentence the config schema documents it with."""
+
+    fn: MutationFn
+    weight: float
+    doc: str
 
 
-def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Child:
+# THE mutation table: a new mutation is a function above and one entry here; the config's
+# ``mutation:`` section gets a weight key of the same name (``search.config``). Draw order is
+# table order, so appending an entry leaves the draws of existing configs unchanged.
+MUTATIONS: dict[str, Mutation] = {
+    "insert": Mutation(insert_statement, 0.4, "probability weight of inserting a random statement"),
+    "delete": Mutation(delete_statement, 0.3, "probability weight of deleting a random statement"),
+    "modify": Mutation(modify_argument, 0.3, "probability weight of modifying one argument"),
+    "split": Mutation(split_statement, 0.0, "probability weight of gene duplication: copy a statement read twice "
+                                            "into a fresh name and point one read at the copy (same function; "
+                                            "free in the cache)"),
+}
+
+
+def weights(options) -> dict[str, float]:
+    """The weight of every registered mutation in ``options`` (its default where it has none)."""
+    return {name: float(getattr(options, name, m.weight)) for name, m in MUTATIONS.items()}
+
+
+def draw_kind(rng: np.random.Generator, w: Mapping[str, float]) -> str:
+    """A mutation name drawn with probability proportional to its weight (one uniform draw)."""
+    u = rng.random() * sum(w.values())
+    total = 0.0
+    for name, x in w.items():
+        total += x
+        if u < total:
+            return name
+    return [name for name, x in w.items() if x > 0][-1]  # u rounded up to the sum
+
+
+def mutate(parent: Program, rng: np.random.Generator, s: MutationOptions) -> Child:
     """A valid child of ``parent``: ``mutations_per_child`` mutations, redrawn until the child
     parses, passes ``dsl.analyze`` and has at most ``max_length`` statements."""
+    w = weights(s)
     redraws = 0
     while redraws <= s.max_redraws:
         program, parts = parent, []
         try:
             for _ in range(s.mutations_per_child):
-                program, detail = MUTATIONS[_draw_kind(rng, s)](program, rng, s)
+                program, detail = MUTATIONS[draw_kind(rng, w)].fn(program, rng, s)
                 parts.append(detail)
             if len(program.statements) > s.max_length:
                 raise ProgramError(f"longer than {s.max_length} statements")
@@ -253,6 +279,6 @@ def mutate(parent: Program, rng: np.random.Generator, s: MutationSettings) -> Ch
 
 
 __all__ = [
-    "Child", "MUTATIONS", "MutationFailed", "MutationSettings", "delete_statement", "insert_statement",
-    "modify_argument", "mutate", "perturb_weight", "random_constant", "split_statement",
+    "Child", "MUTATIONS", "Mutation", "MutationFailed", "MutationOptions", "delete_statement", "draw_kind",
+    "insert_statement", "modify_argument", "mutate", "perturb_weight", "random_constant", "split_statement", "weights",
 ]

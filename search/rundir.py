@@ -11,6 +11,11 @@ Layout::
 Rows are fsynced before the checkpoint that counts them, so killing the process at any moment
 loses at most the evaluations in flight. A checkpoint carries a SHA-256 of its payload: a
 corrupt or truncated one is reported (``CheckpointError``) and never overwritten silently.
+
+The rows of both logs are declared once, here: ``EvaluationRow``, ``FunnelRow`` and ``RoundRow``,
+each with ``to_json()`` and ``from_json(raw, path, line)``. Every writer and reader goes through
+them; rows carry ``format`` (``ROW_FORMAT``), and rows written before it existed (format 1, some
+without ``lr_scales``) still load.
 """
 
 from __future__ import annotations
@@ -19,10 +24,14 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
+READABLE_CHECKPOINTS = (1, 2)  # format 1: written before the search core was split (0.1)
+ROW_FORMAT = 2
 
 
 class RunDirError(RuntimeError):
@@ -31,6 +40,210 @@ class RunDirError(RuntimeError):
 
 class CheckpointError(RunDirError):
     """The checkpoint is missing, truncated or corrupt."""
+
+
+class RowError(RunDirError):
+    """A log row that is not what its schema says; the message names the file and the line."""
+
+
+# --- the rows ----------------------------------------------------------------------------------
+
+def _where(path, line) -> str:
+    return f"{path}:{line}" if path is not None else f"row {line}"
+
+
+def _need(raw: Any, keys: tuple[str, ...], path, line) -> Mapping[str, Any]:
+    if not isinstance(raw, dict):
+        raise RowError(f"{_where(path, line)}: expected a JSON object, got {type(raw).__name__}")
+    missing = [k for k in keys if k not in raw]
+    if missing:
+        raise RowError(f"{_where(path, line)}: row lacks {', '.join(missing)}")
+    return raw
+
+
+def _floats(x: Any) -> dict[str, float]:
+    if x is None:
+        return {}
+    if not isinstance(x, dict):
+        raise TypeError(f"expected an object, got {type(x).__name__}")
+    return {str(k): float(v) for k, v in x.items()}
+
+
+def _opt_int(x: Any) -> int | None:
+    return None if x is None else int(x)
+
+
+def _opt_float(x: Any) -> float | None:
+    return None if x is None else float(x)
+
+
+@dataclass(frozen=True)
+class EvaluationRow:
+    """One child of ``evaluations.jsonl``: evaluated, or a cache hit (``cached``) that repeats the
+    first evaluation of its fingerprint."""
+
+    id: int
+    parent: int | None          # None for a seed program
+    mutation: str               # "seed", or the mutations that made it ("insert 3: t1 = sin(g)")
+    source: str                 # the program as written (canonical source)
+    fingerprint: str
+    fitness: float
+    cached: bool
+    tasks: dict[str, float] = field(default_factory=dict)       # per task, mean over seeds
+    lr_scales: dict[str, float] = field(default_factory=dict)   # per task: the lr grid value it scored at
+    reason: str | None = None   # why it failed or diverged
+    seconds: float = 0.0        # evaluator time (0 for a cache hit)
+    length: int | None = None   # statements
+    redundant: int | None = None  # statements that cannot affect the update
+    redraws: int | None = None  # invalid mutation draws before this child
+    evaluations: int | None = None  # the search's evaluation counter after this row
+    time: float | None = None   # seconds since the run started
+    curves: dict[str, list[float]] | None = None  # per-task validation curves, when logged
+    line: int = field(default=0, compare=False)  # line in the log it was read from (0: not read)
+
+    KEYS = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
+
+    def to_json(self) -> dict[str, Any]:
+        d = {"id": self.id, "parent": self.parent, "mutation": self.mutation, "source": self.source,
+             "fingerprint": self.fingerprint, "fitness": self.fitness, "tasks": self.tasks,
+             "lr_scales": self.lr_scales, "cached": self.cached, "reason": self.reason,
+             "seconds": self.seconds, "length": self.length, "redundant": self.redundant,
+             "redraws": self.redraws, "evaluations": self.evaluations, "time": self.time,
+             "format": ROW_FORMAT}
+        if self.curves is not None:
+            d["curves"] = self.curves
+        return d
+
+    @classmethod
+    def from_json(cls, raw: Any, path=None, line: int = 0) -> EvaluationRow:
+        r = _need(raw, cls.KEYS, path, line)
+        try:
+            curves = r.get("curves")
+            return cls(
+                id=int(r["id"]) if not isinstance(r["id"], (str, bool)) else _bad("id", r["id"]),
+                parent=_opt_int(r["parent"]), mutation=str(r["mutation"]),
+                source=str(r["source"]), fingerprint=str(r["fingerprint"]), fitness=float(r["fitness"]),
+                cached=bool(r["cached"]), tasks=_floats(r.get("tasks")), lr_scales=_floats(r.get("lr_scales")),
+                reason=None if r.get("reason") is None else str(r["reason"]), seconds=float(r.get("seconds") or 0.0),
+                length=_opt_int(r.get("length")), redundant=_opt_int(r.get("redundant")),
+                redraws=_opt_int(r.get("redraws")), evaluations=_opt_int(r.get("evaluations")),
+                time=_opt_float(r.get("time")),
+                curves=None if curves is None else {str(k): [float(x) for x in v] for k, v in curves.items()},
+                line=line)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
+
+
+def _bad(key: str, value: Any):
+    raise ValueError(f"{key} must be a number, got {value!r}")
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    """One funnel re-evaluation (``kind: eval``) of a program at a larger scale."""
+
+    round: int
+    scale: str
+    id: int
+    fingerprint: str
+    fitness: float
+    source: str
+    proxy_fitness: float | None = None
+    evaluations: int | None = None  # the search's evaluation counter when the round ran
+    tasks: dict[str, float] = field(default_factory=dict)
+    lr_scales: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    seconds: float = 0.0
+    line: int = field(default=0, compare=False)
+
+    KEYS = ("round", "scale", "id", "fingerprint", "fitness")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": "eval", "round": self.round, "evaluations": self.evaluations, "scale": self.scale,
+                "id": self.id, "fingerprint": self.fingerprint, "fitness": self.fitness, "tasks": self.tasks,
+                "lr_scales": self.lr_scales, "proxy_fitness": self.proxy_fitness, "reason": self.reason,
+                "seconds": self.seconds, "source": self.source, "format": ROW_FORMAT}
+
+    @classmethod
+    def from_json(cls, raw: Any, path=None, line: int = 0) -> FunnelRow:
+        r = _need(raw, cls.KEYS, path, line)
+        try:
+            return cls(round=int(r["round"]), scale=str(r["scale"]), id=int(r["id"]),
+                       fingerprint=str(r["fingerprint"]), fitness=float(r["fitness"]),
+                       source=str(r.get("source") or ""), proxy_fitness=_opt_float(r.get("proxy_fitness")),
+                       evaluations=_opt_int(r.get("evaluations")), tasks=_floats(r.get("tasks")),
+                       lr_scales=_floats(r.get("lr_scales")),
+                       reason=None if r.get("reason") is None else str(r["reason"]),
+                       seconds=float(r.get("seconds") or 0.0), line=line)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """The summary of one funnel round (``kind: round``): a meta-validation point.
+
+    ``proxy_best``: the proxy-best program then (``id``, ``fitness``, and its fitness at each
+    funnel scale where it was re-scored, else None); ``best``: per scale, the funnel's best there
+    (``id``, ``fitness``, ``proxy_fitness``), written as ``best_<scale>`` keys."""
+
+    round: int
+    evaluations: int
+    proposals: int | None = None
+    proxy_best: dict[str, Any] | None = None
+    best: dict[str, dict[str, Any]] = field(default_factory=dict)
+    line: int = field(default=0, compare=False)
+
+    KEYS = ("round",)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"kind": "round", "round": self.round, "evaluations": self.evaluations,
+                             "proposals": self.proposals}
+        if self.proxy_best is not None:
+            d["proxy_best"] = self.proxy_best
+        d.update({f"best_{scale}": b for scale, b in self.best.items()})
+        d["format"] = ROW_FORMAT
+        return d
+
+    def point(self) -> dict[str, Any]:
+        """The meta-validation point as the summary lists it (the row without kind and format)."""
+        d = self.to_json()
+        del d["kind"], d["format"]
+        return d
+
+    @classmethod
+    def from_json(cls, raw: Any, path=None, line: int = 0) -> RoundRow:
+        r = _need(raw, cls.KEYS, path, line)
+        try:
+            pb = r.get("proxy_best")
+            if pb is not None and not isinstance(pb, dict):
+                raise TypeError(f"proxy_best must be an object, got {type(pb).__name__}")
+            best = {k[5:]: dict(v) for k, v in r.items() if k.startswith("best_") and isinstance(v, dict)}
+            return cls(round=int(r["round"]), evaluations=int(r.get("evaluations") or 0),
+                       proposals=_opt_int(r.get("proposals")), proxy_best=pb, best=best, line=line)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
+
+
+def read_evaluations(path: Path, repair: bool = False) -> tuple[list[EvaluationRow], bool]:
+    """The rows of an ``evaluations.jsonl`` and whether a torn last line was found (see ``read_jsonl``)."""
+    raw, torn = read_jsonl(path, repair=repair)
+    return [EvaluationRow.from_json(r, path, i + 1) for i, r in enumerate(raw)], torn
+
+
+def read_funnel(path: Path, repair: bool = False) -> tuple[list[FunnelRow], list[RoundRow]]:
+    """The re-evaluations and the round summaries of a ``funnel.jsonl``, in order."""
+    raw, _ = read_jsonl(path, repair=repair)
+    evals, rounds = [], []
+    for i, r in enumerate(raw):
+        kind = _need(r, ("kind",), path, i + 1)["kind"]
+        if kind == "eval":
+            evals.append(FunnelRow.from_json(r, path, i + 1))
+        elif kind == "round":
+            rounds.append(RoundRow.from_json(r, path, i + 1))
+        else:
+            raise RowError(f"{path}:{i + 1}: unknown row kind {kind!r}")
+    return evals, rounds
 
 
 def default_out(name: str, root: str | Path = "results/runs") -> Path:
@@ -56,12 +269,14 @@ class JsonlLog:
         self.path = path
         self._fh = None
 
-    def append(self, rows: list[dict]) -> None:
+    def append(self, rows: list) -> None:
+        """Append rows (``EvaluationRow``/``FunnelRow``/``RoundRow``, or plain dicts)."""
         if not rows:
             return
         if self._fh is None:
             self._fh = open(self.path, "a", encoding="utf-8")
-        self._fh.write("".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
+        self._fh.write("".join(json.dumps(r if isinstance(r, dict) else r.to_json(), allow_nan=False) + "\n"
+                               for r in rows))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
@@ -156,8 +371,11 @@ class RunDir:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({exc}); it was left as is. "
                                   "Move it away to restart the run from its evaluations log only") from None
-        if not isinstance(doc, dict) or doc.get("format") != CHECKPOINT_FORMAT or "state" not in doc:
-            raise CheckpointError(f"{path}: not an optsearch checkpoint (format {CHECKPOINT_FORMAT} expected)")
+        if not isinstance(doc, dict) or "state" not in doc or not isinstance(doc["state"], dict):
+            raise CheckpointError(f"{path}: not an optsearch checkpoint")
+        if doc.get("format") not in READABLE_CHECKPOINTS:
+            raise CheckpointError(f"{path}: checkpoint format {doc.get('format')!r} is not one this version reads "
+                                  f"({', '.join(map(str, READABLE_CHECKPOINTS))})")
         payload = json.dumps(doc["state"], sort_keys=True, allow_nan=False)
         if hashlib.sha256(payload.encode()).hexdigest() != doc.get("sha256"):
             raise CheckpointError(f"{path}: checksum mismatch, the checkpoint is corrupt; it was left as is")

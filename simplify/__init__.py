@@ -6,7 +6,8 @@ tasks, then recognition of known optimizers. Every change is a ``Step`` with the
 and after, so the derivation can be shown and checked.
 """
 
-from simplify.pipeline import Simplification, Step, exact_steps, simplify, simplify_exact
+from simplify.exact import Step, exact_steps, simplify_exact
+from simplify.pipeline import Simplification, simplify
 
 __all__ = ["Simplification", "Step", "exact_steps", "simplify", "simplify_exact"]
 # Recognition lives in ``simplify.recognize`` (``from simplify.recognize import recognize``).

@@ -22,8 +22,8 @@ from dsl.check import analyze, fingerprint
 from dsl.printer import format_statement
 from dsl.program import Program, ProgramError
 from simplify import passes
+from simplify.exact import Step, exact_steps
 from simplify.ir import live_program, replace_uses, to_ssa
-from simplify.pipeline import Step, exact_steps
 
 BatchScore = Callable[[Sequence[Program]], list[float]]
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dsl import ops
 from dsl.check import liveness
 from dsl.execute import execute
 from dsl.program import Program
@@ -84,8 +85,6 @@ def max_magnitude(program: Program, *, steps: int = 50, size: int = 8, seed: int
     Tests use it to skip inputs where a program overflows: the exact passes are exact in real
     arithmetic, and floats agree with it only away from overflow.
     """
-    from dsl import ops
-
     m = np.zeros(size)
     v = np.zeros(size)
     worst = 0.0

@@ -1,33 +1,22 @@
-"""The simplifier's driver: exact passes to a fixed point, then ablation, then recognition."""
+"""The simplifier's driver: exact passes to a fixed point, then ablation, then recognition.
+
+The exact passes and ``Step`` live in ``simplify.exact`` (re-exported here), ablation in
+``simplify.ablate`` and recognition in ``simplify.recognize``; this module sits on top of them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from dsl.check import analyze
 from dsl.program import Program
-from simplify import algebra, passes
+from simplify.ablate import ablate, evaluator_score
+from simplify.exact import EXACT_PASSES, MAX_ROUNDS, Step, exact_steps, simplify_exact
+from simplify.recognize import Recognition
+from simplify.recognize import recognize as _recognize
 
-if TYPE_CHECKING:  # pragma: no cover
-    from simplify.recognize import Recognition
-
-
-@dataclass(frozen=True)
-class Step:
-    """One named rewrite. ``fitness_*`` are set for ablation steps (exact steps keep behaviour)."""
-
-    name: str
-    before: Program
-    after: Program
-    detail: str
-    fitness_before: float | None = None
-    fitness_after: float | None = None
-
-    @property
-    def exact(self) -> bool:
-        return self.fitness_before is None
+__all__ = ["EXACT_PASSES", "MAX_ROUNDS", "Simplification", "Step", "exact_steps", "simplify", "simplify_exact"]
 
 
 @dataclass(frozen=True)
@@ -36,52 +25,6 @@ class Simplification:
     program: Program
     steps: tuple[Step, ...]
     recognition: Recognition | None
-
-
-EXACT_PASSES: tuple[tuple[str, Callable[[Program], tuple[Program, str] | None]], ...] = (
-    ("dead code", passes.dead_code),
-    ("fold constants", passes.fold_constants),
-    ("copies and names", passes.canonical_names),
-)
-
-MAX_ROUNDS = 10_000
-
-
-def exact_steps(program: Program, pretty: bool = True) -> list[Step]:
-    """Passes 1 to 4 repeated to a fixed point; every change is one ``Step``.
-
-    The algebra pass makes one rewrite per step so that each step is small and checkable.
-    The result is in SSA form, unless ``pretty`` gives the new states their input names.
-    """
-    steps: list[Step] = []
-    current = program
-    position = 0
-    for _ in range(MAX_ROUNDS):
-        changed = False
-        for name, fn in EXACT_PASSES:
-            hit = fn(current)
-            if hit is not None and hit[0] != current:
-                steps.append(Step(name, current, hit[0], hit[1]))
-                current = hit[0]
-                changed = True
-        found = algebra.algebra_step(current, position)
-        if found is not None:
-            after, detail, position = found
-            steps.append(Step("algebra", current, after, detail))
-            current = after
-            changed = True
-        if not changed:
-            break
-    final = passes.pretty_names(current) if pretty else None
-    if final is not None:
-        steps.append(Step("names", current, final[0], final[1]))
-    return steps
-
-
-def simplify_exact(program: Program) -> Program:
-    """Passes 1 to 4 only: the same optimizer, written as simply as the rewrites allow."""
-    steps = exact_steps(program)
-    return steps[-1].after if steps else program
 
 
 def simplify(program: Program, *, tasks: Sequence[str] | dict | None = None, tolerance: float = 0.01,
@@ -99,18 +42,12 @@ def simplify(program: Program, *, tasks: Sequence[str] | dict | None = None, tol
     steps = exact_steps(program)
     current = steps[-1].after if steps else program
     if score is None and tasks:
-        from simplify.ablate import evaluator_score
-
         score = evaluator_score(tasks, seeds=seeds, scale=scale, **task_overrides)
     if score is not None:
-        from simplify.ablate import ablate
-
         for step in ablate(current, score, tolerance=tolerance):
             steps.append(step)
             current = step.after
     recognition = None
     if recognize:
-        from simplify.recognize import recognize as _recognize
-
         recognition = _recognize(current)
     return Simplification(program, current, tuple(steps), recognition)

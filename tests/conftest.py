@@ -37,5 +37,5 @@ def load_benchmark(name: str) -> ModuleType:
 
 @pytest.fixture
 def benchmark_module():
-    """``benchmark_module("search")``: a script of ``benchmarks/`` loaded as a module."""
+    """``benchmark_module("search_speed")``: a script of ``benchmarks/`` loaded as a module."""
     return load_benchmark

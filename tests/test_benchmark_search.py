@@ -1,4 +1,4 @@
-"""benchmarks/search.py end to end on the numpy toy evaluator (no JAX, no Ray): the table and
+"""benchmarks/search_speed.py end to end on the numpy toy evaluator (no JAX, no Ray): the table and
 the JSON line, including the single-core local rows that run as child processes."""
 
 import json
@@ -12,9 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_toy_benchmark_prints_table_and_figures():
-    out = subprocess.run([sys.executable, "benchmarks/search.py", "--task", "toy", "--evals", "120", "--warmup", "20",
-                          "--skip-ray", "--sim-evals", "1000"], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, "benchmarks/search_speed.py", "--task", "toy", "--evals", "120",
+                          "--warmup", "20", "--skip-ray", "--sim-evals", "1000"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.strip().splitlines()
     figures = json.loads(lines[-1])
@@ -27,7 +27,7 @@ def test_toy_benchmark_prints_table_and_figures():
 
 
 def test_joint_rate_counts_only_the_common_steady_window(benchmark_module, tmp_path):
-    bench = benchmark_module("search")
+    bench = benchmark_module("search_speed")
 
     def write(name, times):
         d = tmp_path / name
@@ -51,7 +51,7 @@ def test_config_rows_run_on_the_backend_each_row_names(benchmark_module):
     # a config may say `backend: ray` (the replay's does); the local rows must still run locally
     import argparse
 
-    bench = benchmark_module("search")
+    bench = benchmark_module("search_speed")
     args = argparse.Namespace(config=str(ROOT / "configs" / "lion_rediscovery.yaml"), set=[], evals=10)
     assert bench.base_config(args).backend == "local"
     assert bench.base_config(args, seed=3).seed == 3

@@ -92,3 +92,33 @@ def test_bad_yaml_file_is_reported(tmp_path):
     p.write_text("- 1\n")
     with pytest.raises(ConfigError, match="top level must be a mapping"):
         config.load(p)
+
+
+def test_evaluator_options_are_typed_keys_apart_from_task_settings(tmp_path):
+    cfg = config.from_dict({"evaluator": {"batching": "runs", "batch_size": 8, "overrides": {"steps": 40}}})
+    from search.backends.base import EvaluatorSpec
+
+    kwargs = EvaluatorSpec.from_section(cfg.evaluator).kwargs
+    assert kwargs["batching"] == "runs" and kwargs["batch_size"] == 8 and kwargs["steps"] == 40
+    with pytest.raises(ConfigError, match="evaluator.batching: expected one of auto, single"):
+        config.from_dict({"evaluator": {"batching": "fast"}})
+    with pytest.raises(ConfigError, match="evaluator.overrides.batching: an evaluator option, not a task setting: "
+                                          "write it as evaluator.batching"):
+        config.from_dict({"evaluator": {"overrides": {"batching": "runs"}}})
+    # a run directory written before the options were typed still loads
+    old = tmp_path / "config.yaml"
+    old.write_text("evaluator:\n  overrides: {steps: 40, batching: single, hurdle_fraction: 0.5}\n")
+    cfg = config.load_run_config(old)
+    assert cfg.evaluator.batching == "single" and cfg.evaluator.hurdle_fraction == 0.5
+    assert cfg.evaluator.overrides == {"steps": 40}
+
+
+def test_funnel_scales_and_backends_come_from_their_registries():
+    from proxy_tasks.registry import SCALES
+    from search.backends import BACKENDS
+
+    with pytest.raises(ConfigError, match=r"funnel.scales\[1\]: expected one of the task registry's scales "
+                                          f"\\({', '.join(SCALES)}\\), got 'x1000'"):
+        config.from_dict({"funnel": {"scales": ["x10", "x1000"]}})
+    with pytest.raises(ConfigError, match="backend: expected one of " + ", ".join(BACKENDS)):
+        config.from_dict({"backend": "slurm"})

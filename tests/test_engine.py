@@ -1,19 +1,22 @@
-"""Aging evolution, the cache, restarts, the funnel, determinism and resume (local backend)."""
+"""The evolution core (ask/tell), the driver's cache, restarts and funnel, determinism and resume
+(local backend)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from dsl import analyze, library
+from dsl import analyze, library, parse
 from search import config
 from search.backends import LocalBackend, make_backend
 from search.backends.base import EvaluatorSpec
-from search.engine import Evolution, Individual, Proposal, Search, SearchSettings
-from search.mutate import MutationSettings
+from search.driver import Driver
+from search.evolution import Aging, Candidate, Evolution, Individual, SectionMutator, Tournament
+from search.results import Cache, Outcome
 from search.rundir import CheckpointError, RunDir
 
 TOY = "search.backends.toy:ToyEvaluator"
@@ -35,9 +38,9 @@ def toy_config(**over) -> config.Config:
     return config.from_dict(data)
 
 
-def new_search(tmp_path, cfg, name="r") -> Search:
+def new_search(tmp_path, cfg, name="r") -> Driver:
     rd = RunDir.create(tmp_path / name, config.dump(cfg))
-    return Search(cfg, rd, make_backend(cfg))
+    return Driver(cfg, rd, make_backend(cfg))
 
 
 def log_rows(path, drop=TIMING) -> list[dict]:
@@ -47,8 +50,12 @@ def log_rows(path, drop=TIMING) -> list[dict]:
 
 # --- the algorithm -----------------------------------------------------------------------------
 
-def evolution(pop=5, tour=5, **kw) -> Evolution:
-    return Evolution(SearchSettings(pop, tour, **kw), MutationSettings(), seed=0)
+def evolution(pop=5, tour=5) -> Evolution:
+    return Evolution(Tournament(tour), Aging(pop), SectionMutator(config.Config().mutation), seed=0)
+
+
+def select(evo: Evolution) -> Individual:
+    return evo.selection.select(evo.population, evo.rng)
 
 
 def individual(i, fitness) -> Individual:
@@ -59,9 +66,9 @@ def individual(i, fitness) -> Individual:
 def test_tournament_returns_the_fittest_of_its_sample():
     evo = evolution(pop=6, tour=6)
     evo.population.extend(individual(i, f) for i, f in enumerate([0.1, 0.9, 0.3, -1.0, 0.5, 0.2]))
-    assert all(evo.tournament().id == 1 for _ in range(20))
-    evo.settings = SearchSettings(6, 2)
-    winners = {evo.tournament().id for _ in range(200)}
+    assert all(select(evo).id == 1 for _ in range(20))
+    evo.selection = Tournament(2)
+    winners = {select(evo).id for _ in range(200)}
     assert 3 not in winners  # the worst member can never win a tournament of 2
     assert len(winners) >= 4  # small tournaments let weaker members win sometimes
 
@@ -70,7 +77,7 @@ def test_aging_retires_the_oldest_even_if_it_is_the_best():
     evo = evolution(pop=3, tour=3)
     evo.population.extend([individual(0, 10.0), individual(1, 0.0), individual(2, 0.0)])
     p = library.get("sgd")
-    evo.tell(Proposal(3, 1, p, analyze(p).fingerprint, "insert"), -1.0, {}, None, cached=False)
+    evo.tell(Candidate(3, 1, p, analyze(p).fingerprint, "insert"), -1.0)
     assert [i.id for i in evo.population] == [1, 2, 3]
     assert 0 not in {i.id for i in evo.population}
 
@@ -86,9 +93,9 @@ def test_cache_hit_reuses_the_fitness_without_evaluation(tmp_path):
     assert len(fps) == len(set(fps)), "no fingerprint is evaluated twice"
     by_fp = {r["fingerprint"]: r["fitness"] for r in evaluated}
     assert all(r["fitness"] == by_fp[r["fingerprint"]] for r in cached)
-    assert len(evaluated) == s.evo.counters["evaluations"] == 60
+    assert len(evaluated) == s.counters["evaluations"] == 60
     st = s.stats()
-    assert st.cache_hit_rate == pytest.approx(s.evo.counters["cache_hits"] / s.evo.counters["proposals"])
+    assert st.cache_hit_rate == pytest.approx(s.counters["cache_hits"] / s.evolution.counters["proposals"])
     assert 0 < st.redundant_ratio < 1
 
 
@@ -105,14 +112,13 @@ def test_children_descend_from_population_members(tmp_path):
 
 
 def test_restart_refills_population_with_the_best():
-    evo = evolution(pop=4, tour=2, restart_every=10, restart_from="best")
+    evo = evolution(pop=4, tour=2)
     evo.population.extend([individual(0, 1.0), individual(1, 5.0), individual(2, 0.0), individual(3, 2.0)])
     evo.best = evo.population[1]
-    evo.restart()
+    evo.restart("best")
     assert [i.id for i in evo.population] == [1, 1, 1, 1]
-    evo.seed_individuals = [individual(9, -1.0)]
-    evo.settings = SearchSettings(4, 2, 10, "both")
-    evo.restart()
+    evo.seeds = [individual(9, -1.0)]
+    evo.restart("both")
     assert [i.id for i in evo.population] == [1, 9, 1, 9]
     assert evo.counters["restarts"] == 2
 
@@ -120,7 +126,7 @@ def test_restart_refills_population_with_the_best():
 def test_restarts_happen_during_a_run(tmp_path):
     s = new_search(tmp_path, toy_config(search__restart_every=20, search__restart_from="seeds"))
     s.run()
-    assert s.evo.counters["restarts"] == 3  # after 20, 40 and 60 evaluations
+    assert s.evolution.counters["restarts"] == 3  # after 20, 40 and 60 evaluations
 
 
 # --- funnel ------------------------------------------------------------------------------------
@@ -129,6 +135,7 @@ def test_restarts_happen_during_a_run(tmp_path):
 class _T:
     task: str
     fitness: float
+    lr_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -170,7 +177,7 @@ def test_funnel_rescores_top_k_distinct_and_promotes_winners(tmp_path, monkeypat
     x10 = [r for r in evals if r["scale"] == "x10"]
     x100 = [r for r in evals if r["scale"] == "x100"]
     assert len(x10) == 4 and len({r["fingerprint"] for r in x10}) == 4
-    top = sorted((e for e in s.evo.cache.values()), key=lambda e: (-e.fitness, e.id))[:4]
+    top = sorted(s.cache.entries(), key=lambda e: (-e.fitness, e.id))[:4]
     assert {r["fingerprint"] for r in x10} == {e.fingerprint for e in top}
     assert {r["fingerprint"] for r in x100} == {r["fingerprint"] for r in x10 if r["fitness"] > 0}
     rnd = [r for r in rows if r["kind"] == "round"]
@@ -202,9 +209,9 @@ def test_same_seed_same_log_and_other_seed_differs(tmp_path):
     assert log_rows(tmp_path / "a") != log_rows(tmp_path / "c")
 
 
-def resume(tmp_path, name) -> Search:
-    cfg = config.from_dict(config.read_yaml(tmp_path / name / "config.yaml"))
-    s = Search(cfg, RunDir.open(tmp_path / name), make_backend(cfg))
+def resume(tmp_path, name) -> Driver:
+    cfg = config.load_run_config(tmp_path / name / "config.yaml")
+    s = Driver(cfg, RunDir.open(tmp_path / name), make_backend(cfg))
     s.resume()
     return s
 
@@ -223,7 +230,7 @@ def test_interrupted_then_resumed_run_writes_the_same_log(tmp_path):
     assert 0 < first["evaluations"] < 60
     assert not (tmp_path / "cut" / "summary.json").exists()
     s2 = resume(tmp_path, "cut")
-    assert s2.evo.counters["evaluations"] == first["evaluations"]
+    assert s2.counters["evaluations"] == first["evaluations"]
     s2.run()
     assert log_rows(tmp_path / "cut") == log_rows(tmp_path / "full")
     f1 = (tmp_path / "full" / "funnel.jsonl").read_text().splitlines()
@@ -306,36 +313,39 @@ def test_local_backend_returns_results_in_submission_order():
 
 def test_resume_keeps_rng_state():
     evo = evolution(pop=4, tour=2)
-    evo.seed_individuals = [individual(0, 0.0)]
-    evo.fill()
+    (seed,) = evo.ask_seeds([library.get("adamw")])
+    evo.tell(seed, 0.0)  # the last seed told: the population fills with it
+    assert [i.id for i in evo.population] == [0, 0, 0, 0]
     for _ in range(5):
-        evo.propose()
+        evo.ask()
     state = json.loads(json.dumps(evo.state_dict()))
-    nxt = [evo.propose().program for _ in range(5)]
+    nxt = [evo.ask().program for _ in range(5)]
     other = evolution(pop=4, tour=2)
     other.load_state_dict(state)
-    assert [other.propose().program for _ in range(5)] == nxt
+    assert [other.ask().program for _ in range(5)] == nxt
 
 
 def test_cache_keeps_lr_scales_through_a_checkpoint_and_old_checkpoints_load():
-    evo = evolution(pop=4, tour=2)
+    cache = Cache()
     p = library.get("adamw")
-    evo.tell(Proposal(1, None, p, analyze(p).fingerprint, "seed"), 0.5, {"vit": 0.5}, None, cached=False,
-             lr_scales={"vit": 1 / 3})
-    state = json.loads(json.dumps(evo.state_dict()))
-    other = evolution(pop=4, tour=2)
+    fp = analyze(p).fingerprint
+    cache.add(1, str(p), fp, Outcome(0.5, {"vit": 0.5}, None, 1.0, {"vit": 1 / 3}))
+    cache.add(2, str(p), fp, Outcome(0.9, {"vit": 0.9}, None, 1.0, {}))  # the first evaluation stays
+    state = json.loads(json.dumps(cache.state_dict()))
+    other = Cache()
     other.load_state_dict(state)
-    assert other.lookup(analyze(p).fingerprint).lr_scales == {"vit": 1 / 3}
-    for entry in state["cache"].values():  # written before entries had lr_scales
+    assert other.get(fp).lr_scales == {"vit": 1 / 3} and other.get(fp).id == 1
+    assert other.get(fp).outcome.seconds == 0.0  # a cache hit costs no evaluator time
+    for entry in state.values():  # written before entries had lr_scales
         del entry["lr_scales"]
-    old = evolution(pop=4, tour=2)
+    old = Cache()
     old.load_state_dict(state)
-    assert old.lookup(analyze(p).fingerprint).lr_scales == {}
+    assert old.get(fp).lr_scales == {}
 
 
 def test_copy_of_run_dir_resumes(tmp_path):
     s = new_search(tmp_path, toy_config(search__max_evaluations=12), "r")
-    s.run(stop=lambda: s.evo.counters["evaluations"] >= 5)
+    s.run(stop=lambda: s.counters["evaluations"] >= 5)
     shutil.copytree(tmp_path / "r", tmp_path / "copy")
     s2 = resume(tmp_path, "copy")
     assert s2.run()["evaluations"] == 12
@@ -345,8 +355,62 @@ def test_resume_without_checkpoint_replays_the_whole_log(tmp_path):
     """A run killed before its first checkpoint (or whose damaged checkpoint was moved away)."""
     new_search(tmp_path, toy_config(search__max_evaluations=30), "full").run()
     s = new_search(tmp_path, toy_config(search__max_evaluations=30), "k")
-    s.run(stop=lambda: s.evo.counters["evaluations"] >= 12)
+    s.run(stop=lambda: s.counters["evaluations"] >= 12)
     (tmp_path / "k" / "checkpoint.json").unlink()
     s2 = resume(tmp_path, "k")
     assert s2.run()["evaluations"] == 30
     assert log_rows(tmp_path / "k") == log_rows(tmp_path / "full")
+
+
+# --- the core without a driver, and runs written before the core was split ---------------------
+
+def test_ask_tell_core_runs_without_driver_files_or_backend():
+    """Evolution, cache and funnel are plain objects: a loop of a few lines drives them."""
+    from search.backends.toy import ToyEvaluator
+    from search.funnel import Funnel
+    from search.results import to_outcome
+
+    class Greedy:  # a selection policy of our own: always the fittest member
+        def select(self, population, rng):
+            return max(population, key=lambda i: i.fitness)
+
+    evo = Evolution(Greedy(), Aging(6), SectionMutator(config.Config().mutation), seed=1)
+    ev, cache = ToyEvaluator(steps=10, dim=4), Cache()
+    for c in evo.ask_seeds([library.get("sgd")]):
+        o = to_outcome(ev.evaluate_one(c.program))
+        cache.add(c.id, str(c.program), c.fingerprint, o)
+        evo.tell(c, o.fitness)
+    for _ in range(30):
+        c = evo.ask()
+        entry = cache.get(c.fingerprint)
+        o = entry.outcome if entry else to_outcome(ev.evaluate_one(c.program))
+        cache.add(c.id, str(c.program), c.fingerprint, o)
+        evo.tell(c, o.fitness)
+    assert len(evo.population) == 6 and evo.counters["proposals"] == 30
+    assert evo.best.fitness >= 0.0  # the seed (SGD) scores 0 against itself; greedy never loses it
+    x10 = ToyEvaluator(scale="x10", steps=10, dim=4)
+    funnel = Funnel(("x10",), top_k=2)
+    point, rows = funnel.round(cache.top(2), lambda scale, es: [to_outcome(x10.evaluate_one(parse(e.source)))
+                                                               for e in es], 31, 30, cache.top(1)[0])
+    assert [r.fingerprint for r in rows] == [e.fingerprint for e in cache.top(2)]
+    ans = funnel.answer(cache.top(1)[0])
+    assert ans.scale == "x10" and ans.fitness == max(r.fitness for r in rows)
+    assert point.proxy_best["x10"] == rows[0].fitness
+
+
+V1_RUN = Path(__file__).parent / "data" / "v1_run"  # tests/data/v1_run/README.md: how it was made
+
+
+def test_run_checkpointed_before_the_core_split_resumes_like_an_uninterrupted_run(tmp_path):
+    shutil.copytree(V1_RUN, tmp_path / "v1")
+    assert json.loads((tmp_path / "v1" / "checkpoint.json").read_text())["format"] == 1
+    s = resume(tmp_path, "v1")
+    s.run()
+    cfg = config.load_run_config(V1_RUN / "config.yaml")
+    new_search(tmp_path, cfg, "full").run()
+    keep = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
+    rows = lambda name: [{k: r[k] for k in keep} for r in log_rows(tmp_path / name)]
+    assert rows("v1") == rows("full")
+    strip = lambda name: [{k: v for k, v in json.loads(x).items() if k not in (*TIMING, "format", "lr_scales")}
+                          for x in (tmp_path / name / "funnel.jsonl").read_text().splitlines()]
+    assert strip("v1") == strip("full")

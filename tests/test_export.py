@@ -491,7 +491,7 @@ def test_cli_bad_input(tmp_path, capsys):
 
 
 def test_cli_says_how_to_install_torch_when_missing(tmp_path, capsys, monkeypatch):
-    from search.commands import export_cmd
+    from search.cli import export_cmd
 
     monkeypatch.setattr(export_cmd, "torch_available", lambda: False)
     out = tmp_path / "lion_torch.py"

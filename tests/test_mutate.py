@@ -1,4 +1,4 @@
-"""The three mutations and the redraw loop."""
+"""The mutations, their table and the redraw loop."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from dsl import analyze, library, parse
 from dsl.check import infer_kinds, input_kinds
 from dsl.program import INPUTS, ProgramError
+from search.config import MutationSection as Options  # what the mutations read
 from search.mutate import (
     MutationFailed,
-    MutationSettings,
     delete_statement,
     insert_statement,
     modify_argument,
@@ -28,7 +28,7 @@ def visible_before(program, index):
 
 
 def test_insert_adds_one_statement_reading_visible_names():
-    s = MutationSettings(ops=("add", "mul", "sin", "interp"))
+    s = Options(ops=("add", "mul", "sin", "interp"))
     rng = np.random.default_rng(0)
     for _ in range(200):
         try:
@@ -51,7 +51,7 @@ def test_insert_uses_fresh_temporaries_and_existing_names():
     dsts_new, dsts_old = 0, 0
     for _ in range(300):
         try:
-            child, _ = insert_statement(ADAMW, rng, MutationSettings())
+            child, _ = insert_statement(ADAMW, rng, Options())
         except ProgramError:
             continue
         extra = {st.dst for st in child.statements} - {st.dst for st in ADAMW.statements} - set(INPUTS)
@@ -63,7 +63,7 @@ def test_insert_uses_fresh_temporaries_and_existing_names():
     assert dsts_new > 50 and dsts_old > 50
 
 
-def _inplace_share(settings: MutationSettings, draws: int = 300) -> float:
+def _inplace_share(settings: Options, draws: int = 300) -> float:
     """Fraction of inserts (after a statement, with arguments) that read and overwrite the
     previous statement's destination."""
     rng = np.random.default_rng(3)
@@ -81,9 +81,9 @@ def _inplace_share(settings: MutationSettings, draws: int = 300) -> float:
 
 
 def test_inplace_insert_transforms_the_previous_result():
-    assert _inplace_share(MutationSettings(inplace_prob=1.0)) == 1.0
-    assert _inplace_share(MutationSettings()) < 0.15
-    assert 0.3 < _inplace_share(MutationSettings(inplace_prob=0.5)) < 0.7
+    assert _inplace_share(Options(inplace_prob=1.0)) == 1.0
+    assert _inplace_share(Options()) < 0.15
+    assert 0.3 < _inplace_share(Options(inplace_prob=0.5)) < 0.7
 
 
 def test_delete_removes_exactly_one_statement():
@@ -91,7 +91,7 @@ def test_delete_removes_exactly_one_statement():
     seen = set()
     for _ in range(100):
         try:
-            child, detail = delete_statement(ADAMW, rng, MutationSettings())
+            child, detail = delete_statement(ADAMW, rng, Options())
         except ProgramError:
             continue
         assert len(child) == len(ADAMW) - 1
@@ -100,7 +100,7 @@ def test_delete_removes_exactly_one_statement():
         seen.add(detail.split(":")[0])
     assert len(seen) >= 3
     with pytest.raises(ProgramError):
-        delete_statement(parse("def train(w, g, m, v, lr):\n    return g, m, v\n"), rng, MutationSettings())
+        delete_statement(parse("def train(w, g, m, v, lr):\n    return g, m, v\n"), rng, Options())
 
 
 def test_modify_changes_one_argument_keeping_kind_or_scaling_constant():
@@ -108,7 +108,7 @@ def test_modify_changes_one_argument_keeping_kind_or_scaling_constant():
     names = constants = 0
     for _ in range(300):
         try:
-            child, _ = modify_argument(ADAMW, rng, MutationSettings())
+            child, _ = modify_argument(ADAMW, rng, Options())
         except ProgramError:  # 'lr' is the only scalar name: nothing to swap it for
             continue
         diffs = [(a, b) for a, b in zip(ADAMW.statements, child.statements) if a != b]
@@ -134,7 +134,7 @@ def test_modify_changes_one_argument_keeping_kind_or_scaling_constant():
 
 
 def test_mutate_returns_valid_children_and_counts_redraws():
-    s = MutationSettings(insert=0.0, delete=1.0, modify=0.0)
+    s = Options(insert=0.0, delete=1.0, modify=0.0)
     rng = np.random.default_rng(4)
     redraws = 0
     for _ in range(100):
@@ -146,7 +146,7 @@ def test_mutate_returns_valid_children_and_counts_redraws():
 
 
 def test_mutate_respects_max_length_and_fails_clearly():
-    s = MutationSettings(insert=1.0, delete=0.0, modify=0.0, max_length=len(ADAMW), max_redraws=20)
+    s = Options(insert=1.0, delete=0.0, modify=0.0, max_length=len(ADAMW), max_redraws=20)
     with pytest.raises(MutationFailed, match="no valid child"):
         mutate(ADAMW, np.random.default_rng(5), s)
 
@@ -155,7 +155,7 @@ def test_mutate_is_deterministic_for_a_seed():
     def chain(seed):
         rng, p, out = np.random.default_rng(seed), ADAMW, []
         for _ in range(50):
-            c = mutate(p, rng, MutationSettings())
+            c = mutate(p, rng, Options())
             out.append(c.mutation)
             p = c.program
         return out
@@ -170,12 +170,12 @@ def test_mutations_yield_both_valid_and_scalar_returning_candidates():
     from search.mutate import MUTATIONS
 
     rng = np.random.default_rng(9)
-    s = MutationSettings(max_length=40)
+    s = Options(max_length=40)
     p, checked, invalid = ADAMW, 0, 0
     for _ in range(400):
         kind = ("insert", "delete", "modify")[int(rng.integers(3))]
         try:
-            cand, _ = MUTATIONS[kind](p, rng, s)
+            cand, _ = MUTATIONS[kind].fn(p, rng, s)
         except ProgramError:
             continue
         try:
@@ -199,7 +199,7 @@ def test_split_duplicates_a_shared_statement_and_keeps_the_function():
     parent_fp = analyze(ADAMW).fingerprint
     details = set()
     for _ in range(100):
-        child, detail = split_statement(ADAMW, rng, MutationSettings())
+        child, detail = split_statement(ADAMW, rng, Options())
         details.add(detail)
         assert len(child) == len(ADAMW) + 1
         pos = next(i for i, (a, b) in enumerate(zip(child.statements, ADAMW.statements)) if a != b)
@@ -218,18 +218,18 @@ def test_split_needs_a_value_read_twice():
 
     single = parse("def train(w, g, m, v, lr):\n    update = sign(g)\n    return update, m, v\n")
     with pytest.raises(ProgramError, match="read twice"):
-        split_statement(single, np.random.default_rng(0), MutationSettings())
+        split_statement(single, np.random.default_rng(0), Options())
 
 
 def test_split_weight_off_by_default_keeps_the_old_draws():
     """``split: 0`` draws the same children as before the mutation existed (old runs replay)."""
-    from search.mutate import _draw_kind
+    from search.mutate import draw_kind, weights
 
     a, b = np.random.default_rng(3), np.random.default_rng(3)
-    kinds = [_draw_kind(a, MutationSettings()) for _ in range(500)]
+    kinds = [draw_kind(a, weights(Options())) for _ in range(500)]
     assert "split" not in kinds
-    assert [_draw_kind(b, MutationSettings(split=0.0)) for _ in range(500)] == kinds
-    mixed = [_draw_kind(np.random.default_rng(i), MutationSettings(split=1.0)) for i in range(400)]
+    assert [draw_kind(b, weights(Options(split=0.0))) for _ in range(500)] == kinds
+    mixed = [draw_kind(np.random.default_rng(i), weights(Options(split=1.0))) for i in range(400)]
     assert 0.3 < mixed.count("split") / 400 < 0.7
 
 
@@ -245,7 +245,7 @@ def test_interp_logit_keeps_weights_in_the_unit_interval():
     scaled = 0.9 * 2.0 ** rng.normal(size=4000)
     assert ((scaled >= 0.93) & (scaled <= 0.97)).mean() < 0.05
 
-    s = MutationSettings(insert=0, delete=0, modify=1, interp_logit=True)
+    s = Options(insert=0, delete=0, modify=1, interp_logit=True)
     weights = []
     for _ in range(400):
         try:
@@ -256,3 +256,38 @@ def test_interp_logit_keeps_weights_in_the_unit_interval():
             if before != after and before.op == "interp" and before.args[2] != after.args[2]:
                 weights.append(after.args[2])
     assert len(weights) > 20 and all(0 < x < 1 for x in weights)
+
+
+def test_every_mutation_of_the_table_has_a_config_weight_and_a_documented_key():
+    """A new mutation is one table entry: the config section, its validation and the schema
+    table follow from ``MUTATIONS``."""
+    from search import config
+    from search.mutate import MUTATIONS, weights
+
+    section = config.Config().mutation
+    assert weights(section) == {name: m.weight for name, m in MUTATIONS.items()}
+    documented = {row[0]: row[3] for row in config.schema_rows()}
+    for name, m in MUTATIONS.items():
+        assert documented[f"mutation.{name}"].startswith(m.doc)
+    with pytest.raises(config.ConfigError, match="mutation.split: must be >= 0"):
+        config.from_dict({"mutation": {"split": -1}})
+    zero = {name: 0 for name in MUTATIONS}
+    with pytest.raises(config.ConfigError, match="must not all be 0"):
+        config.from_dict({"mutation": zero})
+    only_split = config.from_dict({"mutation": {**zero, "split": 1.0}})  # split alone counts (it did not)
+    child = mutate(ADAMW, np.random.default_rng(0), only_split.mutation)
+    assert child.mutation.startswith("split")
+
+
+def test_a_registered_mutation_is_drawn_by_its_weight(monkeypatch):
+    from search import mutate as mutate_mod
+
+    def negate_update(program, rng, s):
+        st = program.statements[-1]
+        return program.replace(statements=[*program.statements, type(st)(st.dst, "negative", (st.dst,))]), "negate"
+
+    monkeypatch.setitem(mutate_mod.MUTATIONS, "negate", mutate_mod.Mutation(negate_update, 0.0, "toy"))
+    s = Options(insert=0.0, delete=0.0, modify=0.0)
+    s.negate = 1.0  # what a config section built after the entry was added holds
+    child = mutate(ADAMW, np.random.default_rng(0), s)
+    assert child.mutation == "negate" and len(child.program.statements) == len(ADAMW.statements) + 1

@@ -13,8 +13,8 @@ from dsl import library  # noqa: E402
 from search import config  # noqa: E402
 from search.backends import make_backend  # noqa: E402
 from search.backends.base import EvaluatorSpec, Job  # noqa: E402
-from search.backends.ray import RayBackend  # noqa: E402
-from search.engine import Search  # noqa: E402
+from search.backends.ray_backend import RayBackend  # noqa: E402
+from search.driver import Driver  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
 
 TOY = "search.backends.toy:ToyEvaluator"
@@ -46,7 +46,7 @@ def test_end_to_end_ray_run(tmp_path):
     backend = make_backend(cfg)
     assert isinstance(backend, RayBackend) and not backend.owns_ray
     assert backend.capacity == 2 * 2 * 2
-    s = Search(cfg, RunDir.create(tmp_path / "r", config.dump(cfg)), backend)
+    s = Driver(cfg, RunDir.create(tmp_path / "r", config.dump(cfg)), backend)
     try:
         summary = s.run()
         placements = ray.get([slot.actor.placement.remote() for slot in backend.slots])
@@ -70,7 +70,7 @@ def test_killing_an_actor_mid_run_loses_no_evaluation(tmp_path):
                                 "overrides": {"steps": 10, "dim": 4, "delay_s": 0.05}},
                      search={"population": 10, "tournament": 3, "max_evaluations": 60})
     backend = make_backend(cfg)
-    s = Search(cfg, RunDir.create(tmp_path / "k", config.dump(cfg)), backend)
+    s = Driver(cfg, RunDir.create(tmp_path / "k", config.dump(cfg)), backend)
     killed = []
 
     def kill_once(stats):
@@ -90,7 +90,7 @@ def test_killing_an_actor_mid_run_loses_no_evaluation(tmp_path):
     assert summary["finished"] and summary["evaluations"] == 60
     assert not any(r["reason"] == "worker died" for r in log)
     # every child proposed got a row: nothing in flight on the dead actor was dropped
-    assert len(log) == s.evo.counters["proposals"] + 1
+    assert len(log) == s.evolution.counters["proposals"] + 1
 
 
 def test_timeout_splits_a_call_and_fails_only_the_slow_program():
@@ -127,7 +127,7 @@ def test_ray_run_on_a_real_proxy_task(tmp_path):
                      search={"population": 6, "tournament": 2, "max_evaluations": 6},
                      funnel={"final": False})
     backend = make_backend(cfg)
-    s = Search(cfg, RunDir.create(tmp_path / "q", config.dump(cfg)), backend)
+    s = Driver(cfg, RunDir.create(tmp_path / "q", config.dump(cfg)), backend)
     try:
         summary = s.run()
     finally:

@@ -11,8 +11,9 @@ import pytest
 
 from dsl import execute, library, parse
 from search import cli
-from search import inspect as inspect_mod
-from search.replay import Tuned, _pick, bake_lr, beats, best_lr_scale, goal_timeline, scale_decay
+from search.analysis import runs
+from search.experiments.compare import Tuned, _pick, bake_lr, beats, best_lr_scale, scale_decay
+from search.experiments.replay import goal_timeline
 from simplify.family import sign_momentum
 
 
@@ -62,8 +63,8 @@ def test_quick_replay_goal_counts_match_the_seeds(quick):
     for d in s["seeds"]:
         a = d["answer"]
         assert a["sign_momentum"] == sign_momentum(parse(a["simplified"])).member
-        run = inspect_mod.load_run(out / "runs" / f"seed{d['seed']}")
-        assert d["statistics"]["evaluations"] == inspect_mod.statistics(run).evaluations > 0
+        run = runs.load_run(out / "runs" / f"seed{d['seed']}")
+        assert d["statistics"]["evaluations"] == runs.statistics(run).evaluations > 0
         assert d["timeline"] == json.loads(json.dumps(goal_timeline(run)))
         assert d["goal"]["beats_tuned_adamw"] == (s["meta_validation"]["vs_adamw"][f"found (seed {d['seed']})"]
                                                   ["mean_log_ratio"] > 0)

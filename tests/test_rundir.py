@@ -1,4 +1,4 @@
-"""Run directory files: atomic checkpoints, fsynced logs, torn lines, refusal to overwrite."""
+"""Run directory files: atomic checkpoints, fsynced logs, torn lines, refusal to overwrite, the row schema."""
 
 from __future__ import annotations
 
@@ -6,7 +6,20 @@ import json
 
 import pytest
 
-from search.rundir import CheckpointError, JsonlLog, RunDir, RunDirError, read_jsonl
+from search.rundir import (
+    ROW_FORMAT,
+    CheckpointError,
+    EvaluationRow,
+    FunnelRow,
+    JsonlLog,
+    RoundRow,
+    RowError,
+    RunDir,
+    RunDirError,
+    read_evaluations,
+    read_funnel,
+    read_jsonl,
+)
 
 
 def test_checkpoint_round_trip_and_atomic_replace(tmp_path):
@@ -59,3 +72,76 @@ def test_rows_must_be_standard_json(tmp_path):
         log.append([{"fitness": float("nan")}])
     log.close()
     assert json.loads(json.dumps({"ok": 1})) == {"ok": 1}
+
+
+# --- the row schema ----------------------------------------------------------------------------
+
+def _row(**over) -> dict:
+    r = EvaluationRow(id=3, parent=1, mutation="insert 2: t1 = sin(g)", source="def train(w, g, m, v, lr):\n"
+                      "    return g, m, v\n", fingerprint="ab", fitness=0.25, cached=False, tasks={"mlp": 0.25},
+                      lr_scales={"mlp": 3.0}, seconds=1.5, length=0, redundant=0, redraws=2, evaluations=7,
+                      time=9.0).to_json()
+    r.update(over)
+    return r
+
+
+def test_rows_round_trip_through_json_and_carry_their_format(tmp_path):
+    log = JsonlLog(tmp_path / "evaluations.jsonl")
+    log.append([EvaluationRow.from_json(_row())])
+    log.close()
+    (back,), torn = read_evaluations(tmp_path / "evaluations.jsonl")
+    assert not torn and back == EvaluationRow.from_json(_row()) and back.line == 1
+    assert json.loads((tmp_path / "evaluations.jsonl").read_text())["format"] == ROW_FORMAT
+    f = FunnelRow(round=1, scale="x10", id=3, fingerprint="ab", fitness=0.1, source="s", proxy_fitness=0.25,
+                  evaluations=7, tasks={"mlp": 0.1}, lr_scales={"mlp": 1.0}, seconds=2.0)
+    r = RoundRow(1, 7, 20, {"id": 3, "fitness": 0.25, "x10": 0.1}, {"x10": {"id": 3, "fitness": 0.1,
+                                                                              "proxy_fitness": 0.25}})
+    assert r.to_json()["best_x10"]["id"] == 3
+    flog = JsonlLog(tmp_path / "funnel.jsonl")
+    flog.append([f, r])
+    flog.close()
+    evals, rounds = read_funnel(tmp_path / "funnel.jsonl")
+    assert evals == [f] and rounds == [r]
+
+
+def test_rows_written_before_the_schema_load(tmp_path):
+    """Format 1: no ``format``, no ``lr_scales``, and the fields older logs lacked."""
+    old = {k: v for k, v in _row().items() if k not in ("format", "lr_scales", "length", "redundant", "redraws")}
+    row = EvaluationRow.from_json(old, tmp_path / "e.jsonl", 4)
+    assert row.lr_scales == {} and row.length is None and row.fitness == 0.25
+
+
+@pytest.mark.parametrize("raw, message", [
+    ([1, 2], "expected a JSON object, got list"),
+    ({"id": 1}, "row lacks parent, mutation, source, fingerprint, fitness, cached"),
+    ("X", "expected a JSON object, got str"),
+])
+def test_bad_rows_name_the_file_and_the_line(tmp_path, raw, message):
+    with pytest.raises(RowError, match=f"e.jsonl:5: {message}"):
+        EvaluationRow.from_json(raw, tmp_path / "e.jsonl", 5)
+
+
+@pytest.mark.parametrize("over", [{"id": "23"}, {"id": True}, {"fitness": "high"}, {"lr_scales": [1]},
+                                  {"tasks": {"mlp": "x"}}, {"parent": "p"}])
+def test_rows_with_values_of_the_wrong_type_are_errors(tmp_path, over):
+    with pytest.raises(RowError, match="e.jsonl:2: bad value in row"):
+        EvaluationRow.from_json(_row(**over), tmp_path / "e.jsonl", 2)
+
+
+def test_funnel_log_with_an_unknown_row_kind_is_an_error(tmp_path):
+    (tmp_path / "funnel.jsonl").write_text('{"kind": "eval", "round": 1}\n')
+    with pytest.raises(RowError, match="funnel.jsonl:1: row lacks scale"):
+        read_funnel(tmp_path / "funnel.jsonl")
+    (tmp_path / "funnel.jsonl").write_text('{"kind": "party"}\n')
+    with pytest.raises(RowError, match="unknown row kind 'party'"):
+        read_funnel(tmp_path / "funnel.jsonl")
+
+
+def test_checkpoints_of_an_unknown_format_are_refused(tmp_path):
+    rd = RunDir.create(tmp_path / "r", "name: x\n")
+    rd.write_checkpoint({"a": 1})
+    doc = json.loads(rd.checkpoint_path.read_text())
+    doc["format"] = 99
+    rd.checkpoint_path.write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="format 99 is not one this version reads"):
+        rd.read_checkpoint()

@@ -84,7 +84,7 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path):
     assert proc.returncode == 130, err
     assert "optsearch resume" in err
     state = json.loads((out / "checkpoint.json").read_text())["state"]
-    assert not state["finished"] and 0 < state["evolution"]["counters"]["evaluations"] < 400
+    assert not state["finished"] and 0 < state["counters"]["evaluations"] < 400
     assert main(["resume", str(out), "--no-progress"]) == 0
     rows = [json.loads(x) for x in log.read_text().splitlines()]
     assert sum(not r["cached"] for r in rows) == 400
@@ -94,7 +94,8 @@ def test_ctrl_c_checkpoints_and_resume_finishes(tmp_path):
 def test_run_on_a_real_proxy_task_is_reproducible(tmp_path):
     pytest.importorskip("proxy_tasks.evaluate")
     sets = ["--set", "search.max_evaluations=8", "--set", "funnel.top_k=1", "--set", "programs_per_call=3",
-            "--set", "evaluator.tasks={quadratic: 1.0}", "--set", "evaluator.overrides={steps: 50, batching: single}"]
+            "--set", "evaluator.tasks={quadratic: 1.0}", "--set", "evaluator.overrides={steps: 50}",
+            "--set", "evaluator.batching=single"]
     for name in ("a", "b"):
         assert main(["run", str(ROOT / "configs" / "quick.yaml"), "--out", str(tmp_path / name), "--no-progress",
                      *sets]) == 0

@@ -1,4 +1,4 @@
-"""`optsearch show` and ``search.inspect``: top programs, lineage, statistics, plots, errors.
+"""`optsearch show` and ``search.analysis.runs``: top programs, lineage, statistics, plots, errors.
 
 A toy run (numpy quadratic, two funnel scales, a periodic funnel) gives a real run directory
 in a second; one tiny run on a real proxy task checks the loss curves retrained for ``--curves``.
@@ -19,7 +19,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from dsl.check import analyze  # noqa: E402
 from dsl.parse import parse  # noqa: E402
-from search import inspect, plots  # noqa: E402
+from search.analysis import plots, runs  # noqa: E402
 from search.cli import main  # noqa: E402
 from simplify.equiv import equivalent  # noqa: E402
 
@@ -53,8 +53,8 @@ def from_one_line(line: str):
 
 
 def test_top_programs_are_the_best_distinct_ones_in_order(run_dir):
-    run = inspect.load_run(run_dir)
-    top = inspect.top_programs(run, k=6)
+    run = runs.load_run(run_dir)
+    top = runs.top_programs(run, k=6)
     rows = raw_rows(run_dir)
     assert len(top) == 6
     fits = [t.fitness for t in top]
@@ -76,11 +76,11 @@ def test_top_programs_are_the_best_distinct_ones_in_order(run_dir):
 
 
 def test_lineage_runs_from_a_seed_to_the_answer_by_parent_links(run_dir):
-    run = inspect.load_run(run_dir)
+    run = runs.load_run(run_dir)
     summary = json.loads((run_dir / "summary.json").read_text())
-    ans = inspect.answer(run)
+    ans = runs.answer(run)
     assert ans.id == summary["answer"]["id"] and ans.scale == summary["answer"]["scale"]
-    steps = inspect.lineage(run, ans.id)
+    steps = runs.lineage(run, ans.id)
     by_id = {r["id"]: r for r in raw_rows(run_dir)}
     assert steps[0].parent is None and steps[0].mutation == "seed" and steps[0].diff == ()
     assert steps[-1].id == ans.id
@@ -102,11 +102,11 @@ def expected_diff(mutation: str) -> list[str]:
 
 
 def test_each_lineage_diff_is_its_mutation(run_dir):
-    run = inspect.load_run(run_dir)
-    ids = [t.id for t in inspect.top_programs(run, k=5, simplify=False)]
+    run = runs.load_run(run_dir)
+    ids = [t.id for t in runs.top_programs(run, k=5, simplify=False)]
     checked = 0
     for i in ids:
-        for step in inspect.lineage(run, i)[1:]:
+        for step in runs.lineage(run, i)[1:]:
             assert re.match(r"(insert|delete|modify) \d+: ", step.mutation), step.mutation
             assert list(step.diff) == expected_diff(step.mutation), (step.mutation, step.diff)
             checked += 1
@@ -114,8 +114,8 @@ def test_each_lineage_diff_is_its_mutation(run_dir):
 
 
 def test_statistics_match_counts_from_the_log(run_dir):
-    run = inspect.load_run(run_dir)
-    st = inspect.statistics(run)
+    run = runs.load_run(run_dir)
+    st = runs.statistics(run)
     rows = raw_rows(run_dir)
     children = [r for r in rows if r["parent"] is not None]
     assert st.rows == len(rows) and st.children == len(children)
@@ -145,18 +145,18 @@ def test_statistics_recompute_redundancy_when_rows_lack_it(run_dir, tmp_path):
     for r in rows:
         del r["redundant"], r["length"], r["redraws"]
     (copy / "evaluations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    a, b = inspect.statistics(inspect.load_run(run_dir)), inspect.statistics(inspect.load_run(copy))
+    a, b = runs.statistics(runs.load_run(run_dir)), runs.statistics(runs.load_run(copy))
     assert (b.redundant, b.statements) == (a.redundant, a.statements)
     assert b.invalid_children is None
 
 
 def test_progress_is_the_running_best_and_meta_points_come_from_rounds(run_dir):
-    run = inspect.load_run(run_dir)
-    pts = inspect.progress_points(run)
+    run = runs.load_run(run_dir)
+    pts = runs.progress_points(run)
     rows = raw_rows(run_dir)
     assert [y for _, y in pts] == sorted(y for _, y in pts)
     assert pts[-1] == (80.0, max(r["fitness"] for r in rows))
-    meta = inspect.meta_points(run)
+    meta = runs.meta_points(run)
     rounds = [json.loads(x) for x in (run_dir / "funnel.jsonl").read_text().splitlines()]
     rounds = [r for r in rounds if r["kind"] == "round"]
     assert [x for x, _ in meta["x10 of proxy best"]] == [float(r["evaluations"]) for r in rounds]
@@ -184,8 +184,8 @@ def test_cli_prints_tables_and_writes_plots(run_dir, tmp_path, capsys):
     assert not (plots_dir / "loss_curves.png").exists()
     assert main(["show", str(run_dir), "--no-plots", "--json", "--top", "2"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    run = inspect.load_run(run_dir)
-    assert [t["id"] for t in doc["top"]] == [t.id for t in inspect.top_programs(run, 2, simplify=False)]
+    run = runs.load_run(run_dir)
+    assert [t["id"] for t in doc["top"]] == [t.id for t in runs.top_programs(run, 2, simplify=False)]
     assert doc["lineage"][-1]["id"] == doc["answer"]["id"] and doc["plots"] == {}
     assert doc["stats"]["evaluations"] == 80
 
@@ -207,7 +207,7 @@ def test_plot_functions_take_plain_data(tmp_path):
     (lambda lines: lines[:2] + ["{not json"] + lines[3:], "evaluations.jsonl:3: not a JSON row"),
     (lambda lines: lines[:4] + ['{"id": 99}'] + lines[5:], "evaluations.jsonl:5: row lacks parent"),
     (lambda lines: lines[:1] + ['[1, 2]'] + lines[2:], "evaluations.jsonl:2: expected a JSON object"),
-    (lambda lines: lines[:3] + [lines[3].replace('"lr_scales": {}', '"lr_scales": [1, 2]')] + lines[4:],
+    (lambda lines: lines[:3] + [re.sub(r'"lr_scales": {[^}]*}', '"lr_scales": [1, 2]', lines[3])] + lines[4:],
      "evaluations.jsonl:4: bad value in row"),
 ])
 def test_a_damaged_log_is_reported_by_file_and_line(run_dir, tmp_path, capsys, damage, where):
@@ -242,11 +242,11 @@ def test_a_torn_last_line_is_ignored_with_a_note(run_dir, tmp_path, capsys):
     (copy / "summary.json").unlink()
     with open(copy / "evaluations.jsonl", "a") as fh:
         fh.write('{"id": 1000, "par')
-    run = inspect.load_run(copy)
+    run = runs.load_run(copy)
     assert run.torn and len(run.rows) == len(raw_rows(run_dir))
     # without summary.json the answer is found again from funnel.jsonl, as the search chose it
     summary = json.loads((run_dir / "summary.json").read_text())["answer"]
-    ans = inspect.answer(run)
+    ans = runs.answer(run)
     assert (ans.id, ans.scale, ans.fitness, ans.source) == (summary["id"], summary["scale"], summary["fitness"],
                                                             summary["source"])
     assert main(["show", str(copy), "--no-plots"]) == 0
@@ -258,14 +258,15 @@ def test_curves_retrained_on_a_real_proxy_task(tmp_path, capsys):
     pytest.importorskip("proxy_tasks.evaluate")
     out = tmp_path / "run"
     sets = ["--set", "search.max_evaluations=4", "--set", "programs_per_call=2", "--set", "funnel.final=false",
-            "--set", "evaluator.tasks={quadratic: 1.0}", "--set", "evaluator.overrides={steps: 50, batching: single}",
+            "--set", "evaluator.tasks={quadratic: 1.0}", "--set", "evaluator.overrides={steps: 50}",
+            "--set", "evaluator.batching=single",
             "--set", f"evaluator.cache_dir={tmp_path / 'cache'}"]
     assert main(["run", str(ROOT / "configs" / "quick.yaml"), "--out", str(out), "--no-progress", *sets]) == 0
     capsys.readouterr()
-    run = inspect.load_run(out)
-    ans = inspect.answer(run)
+    run = runs.load_run(out)
+    ans = runs.answer(run)
     assert ans.scale == "proxy"
-    curves = inspect.retrain_curves(run, ans.source)
+    curves = runs.retrain_curves(run, ans.source)
     assert set(curves) == {"best", "adamw", "lion"}
     for per in curves.values():
         assert set(per) == {"quadratic"} and len(per["quadratic"]) > 5

@@ -7,6 +7,7 @@ import pytest
 
 from dsl import analyze, library, parse_file
 from dsl.execute import execute
+from proxy_tasks.fitness import WORST_FITNESS
 from simplify import simplify
 from simplify.ablate import ablate, candidates
 from simplify.pipeline import simplify_exact
@@ -96,7 +97,7 @@ def numpy_fitness(program, steps: int = 300, seed: int = 0) -> float:
         update, m, v = execute(program, w, g, m, v, 1.0)
         w = w - update
     value = loss(w)
-    return -float(np.log(value)) if np.isfinite(value) else -100.0
+    return -float(np.log(value)) if np.isfinite(value) else WORST_FITNESS
 
 
 def test_ablation_with_a_training_score_turns_discovered_into_lion():

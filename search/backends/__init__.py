@@ -1,22 +1,39 @@
-"""Backends: where evaluations run. ``make_backend(cfg)`` picks one from the config."""
+"""Backends: where evaluations run. ``BACKENDS`` is the table the config's ``backend`` key names;
+``make_backend(cfg)`` builds the one a config asks for.
+
+A new backend is a class that follows ``base.Backend`` and one entry here: a function from the
+config to the backend, importing its module lazily (Ray costs seconds to import).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from search.backends.base import WORST_FITNESS, Backend, EvaluatorSpec, Failed, Job
 from search.backends.local import LocalBackend
 
 
-def make_backend(cfg) -> Backend:
-    spec = EvaluatorSpec.from_section(cfg.evaluator)
-    if cfg.backend == "ray":
-        from search.backends.ray import RayBackend
-
-        return RayBackend(spec, cfg.ray, cfg.programs_per_call)
+def _local(cfg) -> Backend:
     if cfg.run.pin_core:
         from search.backends.affinity import pin_before_xla
 
         pin_before_xla()
-    return LocalBackend(spec, cfg.programs_per_call)
+    return LocalBackend(EvaluatorSpec.from_section(cfg.evaluator), cfg.programs_per_call)
 
 
-__all__ = ["Backend", "EvaluatorSpec", "Failed", "Job", "LocalBackend", "WORST_FITNESS", "make_backend"]
+def _ray(cfg) -> Backend:
+    from search.backends.ray_backend import RayBackend
+
+    return RayBackend(EvaluatorSpec.from_section(cfg.evaluator), cfg.ray, cfg.programs_per_call)
+
+
+# THE backend table: config ``backend`` value -> factory taking the whole config.
+BACKENDS: dict[str, Callable[[Any], Backend]] = {"local": _local, "ray": _ray}
+
+
+def make_backend(cfg) -> Backend:
+    return BACKENDS[cfg.backend](cfg)
+
+
+__all__ = ["BACKENDS", "Backend", "EvaluatorSpec", "Failed", "Job", "LocalBackend", "WORST_FITNESS", "make_backend"]

@@ -2,8 +2,8 @@
 
 A backend takes ``Job``s (a program and the scale to score it at) and hands back
 ``(job, result)`` pairs; ``result`` is whatever the evaluator returns (``EvalResult`` of
-``proxy_tasks.evaluate``) read only through ``fitness``, ``tasks`` (each with ``task`` and
-``fitness``), ``seconds`` and ``reason``. The engine never knows which backend runs.
+``proxy_tasks.evaluate``) read only through the ``EvalResultLike`` protocol. The driver never
+knows which backend runs: it calls ``prepare`` once, then ``submit``/``wait``, then ``close``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from dsl.program import Program
-
-WORST_FITNESS = -100.0
-"""Fitness of a program that could not be scored (same value as proxy_tasks.evaluate)."""
+from proxy_tasks.fitness import WORST_FITNESS  # noqa: F401 - the one definition, re-exported for the search
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,36 @@ class Failed:
         return {"fitness": self.fitness, "tasks": [], "seconds": self.seconds, "reason": self.reason}
 
 
+class TaskResultLike(Protocol):
+    """One task (and seed) of an evaluation, as the search reads it."""
+
+    task: str
+    fitness: float
+    lr_scale: float  # the learning-rate grid value the task scored at (1.0 without a grid)
+
+
+class EvalResultLike(Protocol):
+    """What an evaluator returns per program (``proxy_tasks.evaluate.EvalResult``, the toy
+    evaluator's ``ToyResult``, a backend's ``Failed``)."""
+
+    fitness: float
+    tasks: tuple  # of TaskResultLike
+    seconds: float
+    reason: str | None
+
+
+class Evaluator(Protocol):
+    """What ``EvaluatorSpec.build`` makes: ``factory(scale=..., **kwargs)`` with the keyword
+    arguments of ``from_section``, and ``evaluate`` over a list of programs."""
+
+    def evaluate(self, programs: list[Program]) -> list[EvalResultLike]: ...
+
+
 class Backend(Protocol):
     capacity: int  # most programs in flight at once
+
+    def prepare(self) -> None:
+        """Build what can fail on a bad config (the evaluator) before the run starts."""
 
     def submit(self, jobs: list[Job]) -> None: ...
 
@@ -62,15 +88,16 @@ class EvaluatorSpec:
 
     @classmethod
     def from_section(cls, section) -> EvaluatorSpec:
-        kwargs = {"seeds": tuple(section.seeds), "hurdle": section.hurdle,
-                  "cache_dir": section.cache_dir, **dict(section.overrides)}
+        kwargs = {"seeds": tuple(section.seeds), "hurdle": section.hurdle, "cache_dir": section.cache_dir,
+                  "hurdle_fraction": section.hurdle_fraction, "batching": section.batching,
+                  "batch_size": section.batch_size, **dict(section.overrides)}
         if section.tasks is not None:
             kwargs["tasks"] = dict(section.tasks)
         if list(section.lr_grid) != [1.0]:
             kwargs["lr_grid"] = tuple(section.lr_grid)
         return cls(kwargs, section.factory)
 
-    def build(self, scale: str = "proxy"):
+    def build(self, scale: str = "proxy") -> Evaluator:
         target = self.factory or "proxy_tasks.evaluate:Evaluator"
         module, _, attr = target.partition(":")
         fn = getattr(importlib.import_module(module), attr)

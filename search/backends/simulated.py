@@ -33,6 +33,9 @@ class SimulatedBackend:
         self._n = 0
         self.evaluations = 0
 
+    def prepare(self) -> None:
+        """Nothing to build: scores are made up."""
+
     def submit(self, jobs: list[Job]) -> None:
         now = time.perf_counter()
         for job in jobs:

@@ -32,6 +32,7 @@ class ToyTaskResult:
     baseline_loss: float
     fitness: float
     diverged: bool
+    lr_scale: float = 1.0  # no learning-rate grid here
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,12 @@ def _train(program: Program, seed: int, steps: int, dim: int) -> float:
 
 class ToyEvaluator:
     """Same constructor and methods as ``proxy_tasks.evaluate.Evaluator`` (extra: steps, dim,
-    delay_s); the task names are labels, every task is the same quadratic."""
+    delay_s); the task names are labels, every task is the same quadratic; the hurdle and batching
+    options are accepted and ignored."""
 
     def __init__(self, tasks: Sequence[str] | Mapping[str, float] = ("toy",), scale: str = "proxy",
                  seeds: Sequence[int] = (0,), hurdle: float | None = None, cache_dir=None,
+                 hurdle_fraction: float = 0.3, batching: str = "auto", batch_size: int = 32,
                  steps: int = 30, dim: int = 8, delay_s: float = 0.0, slow_op: str | None = None,
                  slow_s: float = 0.0):
         self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}

@@ -1,26 +1,15 @@
-"""Run an evolutionary search from a YAML config (default: the embedded quick demo).
+"""The live display of a running search, and the summary printed when it ends.
 
-Progress is shown live; Ctrl-C checkpoints and stops (press it twice to abort at once);
-`optsearch resume DIR` continues the run.
+``Progress(title, live)`` is a context manager whose value takes the engine's ``Stats``: a rich
+table refreshed in place on a terminal (``live``), else a log line on standard error every few
+seconds. ``optsearch run``/``resume`` use it, and ``optsearch replay`` hands it to the replay as
+its progress factory.
 """
 
 from __future__ import annotations
 
-import signal
 import sys
 import time
-from pathlib import Path
-
-NAME = "run"
-HELP = "run an evolutionary search from a YAML config"
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("config", nargs="?", help="YAML config (default: the embedded demo config)")
-    parser.add_argument("--out", help="run directory (default results/runs/<name>-<timestamp>)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value, e.g. --set search.population=50 (repeatable)")
-    parser.add_argument("--no-progress", action="store_true", help="plain log lines instead of a live display")
 
 
 class Progress:
@@ -112,67 +101,3 @@ def print_summary(summary: dict) -> None:
     con.print(t)
     if ans:
         con.print(ans["source"], markup=False, highlight=False)
-
-
-def execute(search, title: str, live: bool) -> int:
-    """Run ``search`` with Ctrl-C checkpointing; print the summary. Shared by run and resume."""
-    stop = {"flag": False}
-
-    def on_sigint(signum, frame):
-        if stop["flag"]:
-            raise KeyboardInterrupt
-        stop["flag"] = True
-        print("\nstopping: finishing the evaluations in flight is skipped, checkpointing "
-              "(Ctrl-C again to abort now)", file=sys.stderr)
-
-    old = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        with Progress(title, live) as progress:
-            search.on_progress = progress
-            summary = search.run(stop=lambda: stop["flag"])
-    finally:
-        signal.signal(signal.SIGINT, old)
-        search.backend.close()
-        search.rundir.close()
-    print_summary(summary)
-    if summary["interrupted"]:
-        print(f"interrupted; checkpoint saved. Continue with: optsearch resume {summary['run_dir']}",
-              file=sys.stderr)
-        return 130
-    return 0
-
-
-def run(args) -> int:
-    from dsl.program import ProgramError
-    from search import config
-    from search.backends import make_backend
-    from search.commands.common import fail
-    from search.engine import Search, load_seed
-    from search.rundir import RunDir, RunDirError, default_out
-
-    try:
-        cfg = config.load(args.config, args.overrides)
-        for i, s in enumerate(cfg.search.seeds):
-            try:
-                load_seed(s)
-            except (OSError, ProgramError) as exc:
-                raise config.ConfigError(f"search.seeds[{i}]", f"{s}: {exc}") from None
-    except config.ConfigError as exc:
-        where = args.config or "default config"
-        return fail(f"{where}: {exc}")
-    out = Path(args.out or cfg.run.out or default_out(cfg.name))
-    try:
-        backend = make_backend(cfg)
-        if hasattr(backend, "prepare"):
-            backend.prepare()
-    except Exception as exc:  # noqa: BLE001 - report any evaluator construction error as bad input
-        return fail(f"evaluator: {type(exc).__name__}: {exc}")
-    try:
-        rundir = RunDir.create(out, config.dump(cfg))
-    except (RunDirError, OSError) as exc:
-        backend.close()
-        return fail(str(exc))
-    print(f"run directory: {rundir.path}", file=sys.stderr)
-    search = Search(cfg, rundir, backend)
-    live = cfg.run.progress and not args.no_progress and sys.stdout.isatty()
-    return execute(search, f"optsearch run {cfg.name} ({cfg.backend})", live)

@@ -16,7 +16,7 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from dsl import ProgramError, analyze
     from dsl.printer import format_statement
-    from search.commands.common import fail, load_program
+    from search.cli.common import fail, load_program
 
     try:
         _, program = load_program(args.file)

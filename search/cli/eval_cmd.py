@@ -36,7 +36,7 @@ def run(args) -> int:
     from dsl import ProgramError
     from proxy_tasks import registry
     from proxy_tasks.evaluate import DEFAULT_TASKS, Evaluator
-    from search.commands.common import fail, load_program
+    from search.cli.common import fail, load_program
 
     try:
         label, program = load_program(args.program)

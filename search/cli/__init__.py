@@ -1,8 +1,12 @@
 """The ``optsearch`` command line.
 
-Each subcommand lives in its own module under ``search/commands/`` exposing ``NAME``, ``HELP``,
-``add_arguments(parser)`` and ``run(args) -> int``. Exit codes: 0 success, 1 failure of the job,
-2 bad input (the error names the place).
+Each subcommand lives in its own module of this package, ``search/cli/<name>_cmd.py``, exposing
+``NAME``, ``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; ``progress.py`` is the live
+display of a running search and ``common.py`` what the subcommands share. Exit codes: 0 success,
+1 failure of the job, 2 bad input (the error names the place).
+
+This is the top layer of ``search/``: it may import the experiments, the analysis and the core;
+nothing below imports it. ``python -m search.cli`` runs it as ``optsearch`` does.
 """
 
 from __future__ import annotations
@@ -20,9 +24,9 @@ COMMANDS = (
 def _modules():
     for name in COMMANDS:
         try:
-            yield importlib.import_module(f"search.commands.{name}_cmd")
+            yield importlib.import_module(f"search.cli.{name}_cmd")
         except ModuleNotFoundError as exc:
-            if exc.name != f"search.commands.{name}_cmd":
+            if exc.name != f"search.cli.{name}_cmd":
                 raise
 
 
@@ -50,7 +54,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

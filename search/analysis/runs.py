@@ -4,6 +4,9 @@ Everything here is a pure function of the files a run leaves (``evaluations.json
 ``funnel.jsonl``, ``summary.json``, ``config.yaml``), so ``optsearch show`` works on a finished,
 an interrupted or a still running search alike, and the replay report reuses the same records.
 A log that cannot be read raises ``InspectError`` naming the file and the line.
+
+Part of the analysis layer (``search/analysis/``): it reads what the core writes and imports
+only the core, never the experiments or the CLI.
 """
 
 from __future__ import annotations
@@ -14,61 +17,28 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+
+import yaml
 
 from dsl.check import analyze
 from dsl.parse import parse
 from dsl.printer import one_line
 from dsl.program import Program, ProgramError
-from search.backends.base import WORST_FITNESS
-from search.rundir import RunDirError, read_jsonl
+from proxy_tasks.registry import SCALES
+from search import config
+from search.backends.base import WORST_FITNESS, EvaluatorSpec
+from search.funnel import Answer
+from search.funnel import answer as funnel_answer
+from search.rundir import EvaluationRow, FunnelRow, RoundRow, RunDirError, read_evaluations, read_funnel
+from simplify import simplify as simplify_program
 
 Point = tuple[float, float]
-
-ROW_KEYS = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
-FUNNEL_EVAL_KEYS = ("round", "scale", "id", "fingerprint", "fitness")
-
 
 class InspectError(ValueError):
     """The run directory or one of its logs cannot be read; the message names the place."""
 
 
-@dataclass(frozen=True)
-class Row:
-    """One child of ``evaluations.jsonl`` (evaluated, or a cache hit) and its line number."""
-
-    line: int
-    id: int
-    parent: int | None
-    mutation: str
-    source: str
-    fingerprint: str
-    fitness: float
-    cached: bool
-    tasks: dict[str, float] = field(default_factory=dict)
-    reason: str | None = None
-    seconds: float = 0.0
-    evaluations: int | None = None  # the search's evaluation counter when the row was written
-    time: float | None = None       # seconds since the run started
-    length: int | None = None
-    redundant: int | None = None
-    redraws: int | None = None
-    curves: dict[str, list[float]] | None = None  # per-task validation curves, if the log has them
-    lr_scales: dict[str, float] = field(default_factory=dict)  # per task: the lr grid value it scored at
-
-
-@dataclass(frozen=True)
-class FunnelScore:
-    """One funnel re-evaluation of a program at a larger scale (``x10``, ``x100``)."""
-
-    round: int
-    scale: str
-    id: int
-    fingerprint: str
-    fitness: float
-    proxy_fitness: float | None
-    evaluations: int | None
-    seconds: float = 0.0
+Row = EvaluationRow  # one child of ``evaluations.jsonl``, with the line it was read from
 
 
 @dataclass(frozen=True)
@@ -76,47 +46,24 @@ class Run:
     """The readable content of a run directory."""
 
     path: Path
-    rows: tuple[Row, ...]
-    funnel: tuple[FunnelScore, ...]
-    rounds: tuple[dict, ...]   # funnel summary rows (``kind: round``), in order
+    rows: tuple[EvaluationRow, ...]
+    funnel: tuple[FunnelRow, ...]
+    rounds: tuple[RoundRow, ...]  # funnel round summaries, in order
     summary: dict | None       # summary.json (None while the run has not finished)
     config: dict | None        # config.yaml as a mapping (None if absent)
     torn: bool = False         # the log's last line was cut by a kill (ignored here)
 
+    @property
+    def scales(self) -> tuple[str, ...]:
+        """The funnel's scales, shallow to deep: the config's, else those in the log."""
+        funnel = (self.config or {}).get("funnel")
+        if isinstance(funnel, dict) and isinstance(funnel.get("scales"), list):
+            return tuple(str(s) for s in funnel["scales"])
+        seen = {f.scale for f in self.funnel}
+        return tuple(s for s in SCALES if s in seen) + tuple(sorted(seen - set(SCALES)))
+
 
 # --- reading ------------------------------------------------------------------------------------
-
-def _rows(path: Path) -> tuple[list[dict], bool]:
-    try:
-        return read_jsonl(path)
-    except RunDirError as exc:
-        raise InspectError(str(exc)) from None
-    except OSError as exc:
-        raise InspectError(f"{path}: cannot read ({exc.strerror})") from None
-
-
-def _need(path: Path, line: int, raw: Any, keys: Sequence[str]) -> dict:
-    if not isinstance(raw, dict):
-        raise InspectError(f"{path}:{line}: expected a JSON object, got {type(raw).__name__}")
-    missing = [k for k in keys if k not in raw]
-    if missing:
-        raise InspectError(f"{path}:{line}: row lacks {', '.join(missing)}")
-    return raw
-
-
-def _row(path: Path, line: int, raw: Any) -> Row:
-    r = _need(path, line, raw, ROW_KEYS)
-    try:
-        return Row(line=line, id=int(r["id"]), parent=None if r["parent"] is None else int(r["parent"]),
-                   mutation=str(r["mutation"]), source=str(r["source"]), fingerprint=str(r["fingerprint"]),
-                   fitness=float(r["fitness"]), cached=bool(r["cached"]), tasks=dict(r.get("tasks") or {}),
-                   reason=r.get("reason"), seconds=float(r.get("seconds") or 0.0),
-                   evaluations=r.get("evaluations"), time=r.get("time"), length=r.get("length"),
-                   redundant=r.get("redundant"), redraws=r.get("redraws"), curves=r.get("curves"),
-                   lr_scales={str(k): float(v) for k, v in (r.get("lr_scales") or {}).items()})
-    except (TypeError, ValueError, AttributeError) as exc:  # AttributeError: lr_scales not an object
-        raise InspectError(f"{path}:{line}: bad value in row ({exc})") from None
-
 
 def load_run(path: str | Path) -> Run:
     """Read a run directory. ``InspectError`` (naming file and line) if it cannot be read."""
@@ -127,35 +74,21 @@ def load_run(path: str | Path) -> Run:
     if not evals.exists():
         raise InspectError(f"{path}: no evaluations.jsonl here; not a run directory (or the run has not "
                            "logged anything yet)")
-    raw, torn = _rows(evals)
-    rows = tuple(_row(evals, i + 1, r) for i, r in enumerate(raw))
-    fpath = path / "funnel.jsonl"
-    fraw, _ = _rows(fpath)
-    funnel, rounds = [], []
-    for i, r in enumerate(fraw):
-        kind = _need(fpath, i + 1, r, ("kind",))["kind"]
-        if kind == "round":
-            rounds.append(r)
-        elif kind == "eval":
-            _need(fpath, i + 1, r, FUNNEL_EVAL_KEYS)
-            try:
-                funnel.append(FunnelScore(int(r["round"]), str(r["scale"]), int(r["id"]), str(r["fingerprint"]),
-                                          float(r["fitness"]), r.get("proxy_fitness"), r.get("evaluations"),
-                                          float(r.get("seconds") or 0.0)))
-            except (TypeError, ValueError) as exc:
-                raise InspectError(f"{fpath}:{i + 1}: bad value in row ({exc})") from None
-        else:
-            raise InspectError(f"{fpath}:{i + 1}: unknown row kind {kind!r}")
+    try:
+        rows, torn = read_evaluations(evals)
+        funnel, rounds = read_funnel(path / "funnel.jsonl")
+    except RunDirError as exc:
+        raise InspectError(str(exc)) from None
+    except OSError as exc:
+        raise InspectError(f"{exc.filename}: cannot read ({exc.strerror})") from None
     summary = _json_file(path / "summary.json")
     config = None
     if (path / "config.yaml").exists():
-        import yaml
-
         try:
             config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
             raise InspectError(f"{path / 'config.yaml'}: cannot read ({exc})") from None
-    return Run(path, rows, tuple(funnel), tuple(rounds), summary, config, torn)
+    return Run(path, tuple(rows), tuple(funnel), tuple(rounds), summary, config, torn)
 
 
 def _json_file(p: Path) -> dict | None:
@@ -170,7 +103,7 @@ def _json_file(p: Path) -> dict | None:
     return doc
 
 
-def _program(row: Row, path: Path) -> Program:
+def _program(row: EvaluationRow, path: Path) -> Program:
     try:
         return parse(row.source)
     except ProgramError as exc:
@@ -212,10 +145,8 @@ def distinct_best(run: Run) -> list[Row]:
 
 def simplified(program: Program) -> tuple[Program, str | None]:
     """The simplifier's exact passes (no ablation, no training) and the recognized family."""
-    from simplify import simplify
-
     try:
-        s = simplify(program)
+        s = simplify_program(program)
     except Exception as exc:  # noqa: BLE001 - one program the simplifier cannot handle must not stop `show`
         return program, f"(simplifier failed: {type(exc).__name__}: {exc})"
     return s.program, (s.recognition.describe() if s.recognition else None)
@@ -236,34 +167,19 @@ def top_programs(run: Run, k: int = 10, simplify: bool = True) -> list[TopProgra
 
 # --- the best program and its lineage -----------------------------------------------------------
 
-@dataclass(frozen=True)
-class Answer:
-    id: int
-    fitness: float       # at ``scale``
-    scale: str           # "proxy", "x10" or "x100"
-    proxy_fitness: float
-    source: str
-
-
 def answer(run: Run) -> Answer | None:
-    """The run's answer: the funnel's best (summary.json, else the deepest funnel scale in the
-    log), else the best proxy fitness."""
+    """The run's answer (``search.funnel.answer``, the driver's own definition): summary.json's
+    when the run finished, else the funnel's best at the deepest scale in the log, else the best
+    proxy fitness."""
     ans = (run.summary or {}).get("answer")
     if ans:
-        return Answer(int(ans["id"]), float(ans["fitness"]), str(ans["scale"]), float(ans["proxy_fitness"]),
-                      str(ans["source"]))
-    by_id = {r.id: r for r in run.rows}
-    scales = [s for s in ("x100", "x10") if any(f.scale == s for f in run.funnel)]
-    for scale in scales:
-        best = max((f for f in run.funnel if f.scale == scale and f.id in by_id),
-                   key=lambda f: (f.fitness, -f.id), default=None)
-        if best is not None:
-            r = by_id[best.id]
-            return Answer(r.id, best.fitness, scale, r.fitness, r.source)
+        try:
+            return Answer(int(ans["id"]), str(ans["scale"]), float(ans["fitness"]), float(ans["proxy_fitness"]),
+                          str(ans["source"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InspectError(f"{run.path / 'summary.json'}: bad answer ({exc!r})") from None
     top = distinct_best(run)
-    if not top:
-        return None
-    return Answer(top[0].id, top[0].fitness, "proxy", top[0].fitness, top[0].source)
+    return funnel_answer(run.funnel, run.scales, top[0] if top else None)
 
 
 @dataclass(frozen=True)
@@ -402,15 +318,13 @@ def meta_points(run: Run) -> dict[str, list[Point]]:
     when the search overfits its proxy tasks."""
     out: dict[str, list[Point]] = {}
     for rnd in run.rounds:
-        pb = rnd.get("proxy_best") or {}
-        for scale, value in pb.items():
+        for scale, value in (rnd.proxy_best or {}).items():
             if scale in ("id", "fitness") or value is None:
                 continue
-            out.setdefault(f"{scale} of proxy best", []).append((float(rnd.get("evaluations", 0)), float(value)))
-        for key, value in rnd.items():
-            if key.startswith("best_") and isinstance(value, dict) and "fitness" in value:
-                out.setdefault(f"{key[5:]} funnel best", []).append(
-                    (float(rnd.get("evaluations", 0)), float(value["fitness"])))
+            out.setdefault(f"{scale} of proxy best", []).append((float(rnd.evaluations), float(value)))
+        for scale, value in rnd.best.items():
+            if "fitness" in value:
+                out.setdefault(f"{scale} funnel best", []).append((float(rnd.evaluations), float(value["fitness"])))
     return out
 
 
@@ -430,14 +344,12 @@ def retrain_curves(run: Run, source: str, baselines: Sequence[str] = ("adamw", "
 
     ``InspectError`` if the run's evaluator gives no curves (e.g. the toy evaluator).
     """
-    from proxy_tasks.evaluate import CURVE_POINTS
-    from search import config
-    from search.backends.base import EvaluatorSpec
+    from proxy_tasks.evaluate import CURVE_POINTS  # imports JAX
 
     if run.config is None:
         raise InspectError(f"{run.path}: no config.yaml, cannot rebuild the run's evaluator")
     try:
-        cfg = config.from_dict(run.config)
+        cfg = config.from_dict(config.migrate(run.config))
     except config.ConfigError as exc:
         raise InspectError(f"{run.path / 'config.yaml'}: {exc}") from None
     ev = EvaluatorSpec.from_section(cfg.evaluator).build("proxy")

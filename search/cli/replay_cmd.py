@@ -48,8 +48,9 @@ def _command(args) -> str:
 
 def run(args) -> int:
     from search import config
-    from search.commands.common import fail
-    from search.replay import Options, replay
+    from search.cli.common import fail
+    from search.cli.progress import Progress
+    from search.experiments.replay import Options, replay
     from search.rundir import default_out
 
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
@@ -58,7 +59,7 @@ def run(args) -> int:
     out = Path(args.out) if args.out else (default_out("replay-quick") if args.quick
                                            else Path("results/lion_rediscovery"))
     if args.compare_only:
-        from search.replay import compare_only
+        from search.experiments.replay import compare_only
 
         opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args))
         try:
@@ -85,5 +86,5 @@ def run(args) -> int:
     except config.ConfigError as exc:
         return fail(f"{opts.config_path}: {exc}")
     live = sys.stdout.isatty()
-    summary = replay(opts, log=lambda text: print(text, flush=True), live=live)
+    summary = replay(opts, log=lambda text: print(text, flush=True), progress=lambda title: Progress(title, live))
     return 0 if summary["seeds"] else 1

@@ -33,7 +33,7 @@ def run(args) -> int:
 
     from dsl import ProgramError
     from dsl.printer import to_source
-    from search.commands.common import fail, load_program
+    from search.cli.common import fail, load_program
     from simplify import simplify
 
     if args.tolerance < 0:

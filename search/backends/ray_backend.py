@@ -35,6 +35,11 @@ class EvaluatorActor:
         self.core = pin_to_free_core() if pin else None
         self.pool = EvaluatorPool(spec)
 
+    def prepare(self) -> bool:
+        """Build the proxy-scale evaluator (a bad evaluator config fails here, before the run)."""
+        self.pool.get("proxy")
+        return True
+
     def evaluate(self, programs, scale: str) -> list:
         return self.pool.evaluate(list(programs), scale)
 
@@ -96,6 +101,15 @@ class RayBackend:
         return EvaluatorActor.options(**opts).remote(self.spec, self.s.pin_cores and self.s.cpus_per_worker <= 1)
 
     # --- Backend protocol ----------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Start every actor and build its proxy evaluator now: an evaluator that cannot be built
+        raises here (``RayTaskError`` with the cause) instead of failing every job of the run."""
+        refs = [slot.actor.prepare.remote() for slot in self.slots]
+        try:
+            ray.get(refs, timeout=self.s.startup_timeout_s or None)
+        except RayTaskError as exc:
+            raise RuntimeError(f"{type(exc.cause).__name__}: {exc.cause}") from None
 
     def submit(self, jobs: list[Job]) -> None:
         self.queue.extend(jobs)

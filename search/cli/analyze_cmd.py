@@ -50,7 +50,7 @@ def _fmt(x) -> str:
 
 def run(args) -> int:
     from dsl import ProgramError
-    from search.commands.common import fail, load_program
+    from search.cli.common import fail, load_program
     from simplify.lionk import analysis, problems
     from simplify.lionk.match import match_lionk
 

@@ -21,21 +21,25 @@ def add_arguments(parser) -> None:
 def run(args) -> int:
     from search import config
     from search.backends import make_backend
-    from search.commands.common import fail
-    from search.commands.run_cmd import execute
-    from search.engine import Search
+    from search.cli.common import fail
+    from search.cli.run_cmd import execute
+    from search.driver import Driver
     from search.rundir import RunDir, RunDirError
 
     try:
         rundir = RunDir.open(args.run_dir)
-        cfg = config.from_dict(config.read_yaml(rundir.config_path))
+        cfg = config.load_run_config(rundir.config_path)
         rundir.read_checkpoint()  # fail on a damaged checkpoint before starting anything
     except config.ConfigError as exc:
         return fail(f"{args.run_dir}/config.yaml: {exc}")
     except RunDirError as exc:
         return fail(str(exc))
-    backend = make_backend(cfg)
-    search = Search(cfg, rundir, backend)
+    try:
+        backend = make_backend(cfg)
+        backend.prepare()
+    except Exception as exc:  # noqa: BLE001 - report any evaluator construction error as bad input
+        return fail(f"evaluator: {type(exc).__name__}: {exc}")
+    search = Driver(cfg, rundir, backend)
     try:
         search.resume()
     except (RunDirError, RuntimeError, KeyError) as exc:

@@ -1,7 +1,7 @@
 """Search throughput: local vs Ray (1 and 2 workers), driver overhead, a 1,000-worker simulation.
 
-    python benchmarks/search.py [--evals 400] [--warmup 150] [--sim-evals 20000] [--task mlp]
-    python benchmarks/search.py --config configs/lion_rediscovery.yaml --evals 300 --warmup 60
+    python benchmarks/search_speed.py [--evals 400] [--warmup 150] [--sim-evals 20000] [--task mlp]
+    python benchmarks/search_speed.py --config configs/lion_rediscovery.yaml --evals 300 --warmup 60
 
 With ``--config`` the three backends run that search config (its evaluator: tasks, seeds,
 learning-rate grid, batching) instead of one proxy task with default settings: the replay's
@@ -26,15 +26,12 @@ import time
 import warnings
 from pathlib import Path
 
-# this file is named like the package it measures: keep its folder off the import path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from search import config  # noqa: E402
-from search.backends import make_backend  # noqa: E402
-from search.backends.ray import SINGLE_THREAD_XLA_FLAGS  # noqa: E402
-from search.backends.simulated import SimulatedBackend  # noqa: E402
-from search.engine import Search  # noqa: E402
-from search.rundir import RunDir  # noqa: E402
+from search import config
+from search.backends import make_backend
+from search.backends.ray_backend import SINGLE_THREAD_XLA_FLAGS
+from search.backends.simulated import SimulatedBackend
+from search.driver import Driver
+from search.rundir import RunDir
 
 
 def base_config(args, **over) -> config.Config:
@@ -93,7 +90,7 @@ def joint_rate(runs: list[tuple[Path, float]], warmup: int) -> tuple[float, floa
 
 def run_one(cfg, root: Path, label: str, warmup: int) -> dict:
     backend = make_backend(cfg)
-    s = Search(cfg, RunDir.create(root / label, config.dump(cfg)), backend)
+    s = Driver(cfg, RunDir.create(root / label, config.dump(cfg)), backend)
     epoch, t0 = time.time(), time.perf_counter()
     try:
         s.run()
@@ -132,11 +129,11 @@ def simulate(args, root: Path) -> dict:
     cfg = base_config(args, search={"population": 1000, "tournament": 25, "max_evaluations": args.sim_evals},
                       run={"checkpoint_every_s": 10, "progress": False})
     backend = SimulatedBackend(workers=1000, eval_s=args.sim_eval_s)
-    s = Search(cfg, RunDir.create(root / "sim", config.dump(cfg)), backend)
+    s = Driver(cfg, RunDir.create(root / "sim", config.dump(cfg)), backend)
     t0 = time.perf_counter()
     s.run()
     wall = time.perf_counter() - t0
-    c = s.evo.counters
+    c = {**s.evolution.counters, **s.counters}
     return {"workers": 1000, "eval_s": args.sim_eval_s, "offered_per_s": 1000 / args.sim_eval_s,
             "proposals": c["proposals"], "evaluations": c["evaluations"], "wall_s": wall,
             "proposals_per_s": c["proposals"] / wall, "evals_per_s": c["evaluations"] / wall,

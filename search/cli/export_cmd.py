@@ -34,7 +34,7 @@ def torch_available() -> bool:
 def run(args) -> int:
     from dsl import ProgramError
     from dsl.export import INSTALL_HINT, export
-    from search.commands.common import fail, load_program
+    from search.cli.common import fail, load_program
 
     try:
         label, program = load_program(args.program)

@@ -41,7 +41,7 @@ def _lr(scales: dict[str, float]) -> str:
 
 def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list[str]]:
     """(name -> path written, notes) for search_progress.png and loss_curves.png."""
-    from search import inspect, plots
+    from search.analysis import plots, runs
 
     written, notes = {}, []
     if rep.progress:
@@ -51,13 +51,13 @@ def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list
         notes.append("search_progress.png: no scored program in the log yet")
     data = None
     if rep.answer is not None:
-        logged = inspect.logged_curves(run, rep.answer.id)
+        logged = runs.logged_curves(run, rep.answer.id)
         if logged:
             data = {"best": logged}
         elif curves:
             try:
-                data = inspect.retrain_curves(run, rep.answer.source)
-            except inspect.InspectError as exc:
+                data = runs.retrain_curves(run, rep.answer.source)
+            except runs.InspectError as exc:
                 notes.append(f"loss_curves.png: {exc}")
         else:
             notes.append("loss_curves.png: the log holds no loss curves; --curves trains the best program "
@@ -130,15 +130,15 @@ def render(rep, plots_written: dict[str, str]) -> None:
 
 
 def run(args) -> int:
-    from search import inspect
-    from search.commands.common import fail
+    from search.analysis import runs
+    from search.cli.common import fail
 
     if args.top < 1:
         return fail(f"--top must be at least 1, got {args.top}")
     try:
-        run_ = inspect.load_run(args.run_dir)
-        rep = inspect.report(run_, args.top, simplify=not args.no_simplify)
-    except inspect.InspectError as exc:
+        run_ = runs.load_run(args.run_dir)
+        rep = runs.report(run_, args.top, simplify=not args.no_simplify)
+    except runs.InspectError as exc:
         return fail(str(exc))
     written: dict[str, str] = {}
     if not args.no_plots:

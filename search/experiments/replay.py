@@ -13,54 +13,45 @@
 4. a final comparison on meta-validation tasks the search never scored (the ``x10`` tasks with
    a new problem instance, ``data_seed``, and a task family outside the search), over several
    seeds: each seed's answer against AdamW (optax, bias-corrected) and Lion (optax), each tuned
-   on the same learning-rate x weight-decay grid.
+   on the same learning-rate x weight-decay grid (``search.experiments.compare``).
+
+An experiment: it uses the core (config, engine, run directories, backends) and the analysis
+layer, never the CLI. How a running search is shown is the caller's choice (``progress``).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dsl import library, prune
+from dsl import library
 from dsl.parse import parse
 from dsl.printer import one_line, to_source
-from dsl.program import Program, Statement
 from search import config as config_mod
-from search import inspect as inspect_mod
-from search import plots
-from search.rundir import atomic_write
+from search.analysis import plots, runs
+from search.backends import make_backend
+from search.backends.base import WORST_FITNESS
+from search.driver import Driver
+from search.experiments.compare import QUICK_META, MetaSettings, Tuned, bake_lr, beats, best_lr_scale, compare
+from search.experiments.report import render_report
+from search.rundir import RunDir, atomic_write
+from simplify import simplify
+from simplify.derivation import render
+from simplify.family import sign_momentum
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "lion_rediscovery.yaml"
 QUICK_CONFIG = ROOT / "configs" / "lion_rediscovery_quick.yaml"
-META_DATA_SEED = 4321  # a problem instance (teacher, text split, validation set) the search never saw
-
-
-@dataclass(frozen=True)
-class MetaSettings:
-    """The final comparison: tasks at a scale, seeds, and the tuning grid shared by all optimizers."""
-
-    tasks: tuple[str, ...] = ("vit", "char_lm", "mlp")
-    scale: str = "x10"
-    seeds: tuple[int, ...] = (0, 1, 2)
-    # lr spans 81x: with (1/3, 1, 3) Lion's best point was x3, the grid's edge, on every task
-    lr_grid: tuple[float, ...] = (1 / 9, 1 / 3, 1.0, 3.0, 9.0)
-    wd_grid: tuple[float, ...] = (1 / 3, 1.0, 3.0)
-    overrides: dict[str, Any] = field(default_factory=lambda: {"data_seed": META_DATA_SEED})
-
-
-QUICK_META = MetaSettings(tasks=("mlp",), seeds=(0, 1), lr_grid=(0.5, 2.0), wd_grid=(0.5, 2.0),
-                          overrides={"data_seed": META_DATA_SEED, "steps": 300})
 
 
 @dataclass(frozen=True)
@@ -85,15 +76,15 @@ class Options:
 
 
 Log = Callable[[str], None]
+# ``progress(title)``: a context manager whose value takes the engine's progress reports (its
+# ``on_progress``) while one search runs; the CLI passes its live display, None shows nothing.
+ProgressFactory = Callable[[str], AbstractContextManager[Callable[[Any], None]]]
 
 
 # --- 1. the paper's last step -------------------------------------------------------------------
 
 def paper_step(opts: Options, log: Log) -> dict:
     """``discovered_pruned.train`` (the built-in ``discovered``) simplified to Lion, with the derivation."""
-    from simplify import simplify
-    from simplify.derivation import render
-    from simplify.family import sign_momentum
 
     p = opts.paper_tasks
     seeds = tuple(p["seeds"][:1]) if opts.quick else tuple(p["seeds"])
@@ -113,20 +104,19 @@ def paper_step(opts: Options, log: Log) -> dict:
 
 # --- 2. searches --------------------------------------------------------------------------------
 
-def run_search(cfg, out: Path, backend, live: bool) -> dict:
+def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None) -> dict:
     """One search into ``out`` (a fresh run directory) on ``backend``; returns its summary.
 
     The backend is shared by the seeds' searches, so its workers' compiled tasks stay warm.
+    ``progress`` (see ``ProgressFactory``) shows the search while it runs.
     """
-    from search.commands.run_cmd import Progress
-    from search.engine import Search
-    from search.rundir import RunDir
-
     rundir = RunDir.create(out, config_mod.dump(cfg))
-    search = Search(cfg, rundir, backend)
+    search = Driver(cfg, rundir, backend)
     try:
-        with Progress(f"replay search seed {cfg.seed}", live) as progress:
-            search.on_progress = progress
+        if progress is None:
+            return search.run()
+        with progress(f"replay search seed {cfg.seed}") as on_progress:
+            search.on_progress = on_progress
             return search.run()
     finally:
         rundir.close()
@@ -134,16 +124,15 @@ def run_search(cfg, out: Path, backend, live: bool) -> dict:
 
 # --- 3. per-seed analysis -----------------------------------------------------------------------
 
-def goal_timeline(run: inspect_mod.Run) -> dict:
+def goal_timeline(run: runs.Run) -> dict:
     """When a sign-momentum program was first evaluated, and first beat the seed program."""
-    from simplify.family import sign_momentum
 
     seed_fit = next((r.fitness for r in run.rows if r.parent is None), None)
     verdict: dict[str, bool] = {}
     first = first_beating = None
     members = 0
     for r in run.rows:
-        if r.cached or r.fitness <= -100:
+        if r.cached or r.fitness <= WORST_FITNESS:
             continue
         if r.fingerprint not in verdict:
             verdict[r.fingerprint] = sign_momentum(parse(r.source)).member
@@ -159,44 +148,18 @@ def goal_timeline(run: inspect_mod.Run) -> dict:
             "distinct_programs": len(verdict), "sign_momentum_programs": members}
 
 
-def bake_lr(program: Program, scale: float) -> Program:
-    """The program with its learning-rate input multiplied by ``scale`` (a first statement)."""
-    if scale == 1.0:
-        return program
-    return program.replace(statements=[Statement("lr", "mul", ("lr", float(f"{scale:.6g}")))]
-                           + list(program.statements))
-
-
-def best_lr_scale(program: Program, cfg, logged: dict[str, float] | None = None) -> float:
-    """The geometric mean over proxy tasks of the grid value each task chose for ``program``:
-    ``logged`` (what the search recorded) when given, else from a fresh proxy evaluation (logs
-    written before rows carried ``lr_scales``)."""
-    from search.backends.base import EvaluatorSpec
-
-    scales = dict(logged or {})
-    if not scales:
-        result = EvaluatorSpec.from_section(cfg.evaluator).build("proxy").evaluate_one(program)
-        scales = {t.task: t.lr_scale for t in result.tasks}
-    if not scales:
-        return 1.0
-    return float(math.exp(np.mean([math.log(s) for s in scales.values()])))
-
-
 def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
-    from simplify import simplify
-    from simplify.derivation import render
-    from simplify.family import sign_momentum
 
-    run = inspect_mod.load_run(run_dir)
-    stats = inspect_mod.statistics(run)
-    ans = inspect_mod.answer(run)
+    run = runs.load_run(run_dir)
+    stats = runs.statistics(run)
+    ans = runs.answer(run)
     timeline = goal_timeline(run)
     out: dict[str, Any] = {"seed": cfg.seed, "run_dir": str(run_dir), "timeline": timeline,
                            "statistics": {"evaluations": stats.evaluations, "children": stats.children,
                                           "cache_hit_rate": stats.cache_hit_rate,
                                           "redundant_ratio": stats.redundant_ratio,
                                           "wall_time": stats.wall_time, "evals_per_s": stats.evals_per_s},
-                           "progress": inspect_mod.progress_points(run), "meta": inspect_mod.meta_points(run)}
+                           "progress": runs.progress_points(run), "meta": runs.meta_points(run)}
     if ans is None:
         out["answer"] = None
         return out
@@ -205,7 +168,7 @@ def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
     scale = best_lr_scale(raw, cfg, row.lr_scales if row is not None else None)
     baked = bake_lr(raw, scale)
     ev = cfg.evaluator
-    overrides = {k: v for k, v in dict(ev.overrides).items() if k != "batching"}
+    overrides = dict(ev.overrides)  # task settings (the evaluator options are apart)
     t0 = time.perf_counter()
     result = simplify(baked, tasks=dict(ev.tasks), tolerance=opts.ablation_tolerance, seeds=tuple(ev.seeds),
                       **overrides)
@@ -222,105 +185,7 @@ def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
     return out
 
 
-# --- 4. the final comparison --------------------------------------------------------------------
-
-def _decay_slots(program: Program) -> list[tuple[int, int]]:
-    """(statement, argument) positions of the constant in ``x = w * c`` / ``c * w``: weight decay."""
-    slots = []
-    for i, st in enumerate(program.statements):
-        if st.op == "mul" and "w" in st.args:
-            for j, a in enumerate(st.args):
-                if not isinstance(a, str):
-                    slots.append((i, j))
-    return slots
-
-
-def scale_decay(program: Program, factor: float) -> Program:
-    """The program with its weight-decay constants multiplied by ``factor``."""
-    stmts = list(program.statements)
-    for i, j in _decay_slots(program):
-        st = stmts[i]
-        args = list(st.args)
-        args[j] = float(args[j]) * factor
-        stmts[i] = Statement(st.dst, st.op, tuple(args))
-    return program.replace(statements=stmts)
-
-
-@dataclass
-class Tuned:
-    """One optimizer on one task after tuning: the best grid point and its runs."""
-
-    name: str
-    task: str
-    lr_scale: float
-    wd_scale: float
-    finals: list[float]
-    curve: list[float]           # mean over seeds
-    curves: list[list[float]]    # per seed
-    grid: dict[str, float]       # "lr x wd" -> mean final loss
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(self.finals))
-
-    @property
-    def std(self) -> float:
-        return float(np.std(self.finals))
-
-
-def _pick(name: str, task: str, table: dict[tuple[float, float], np.ndarray]) -> Tuned:
-    def score(curves: np.ndarray) -> float:
-        finals = curves[:, -1]
-        return float(np.mean(finals)) if np.all(np.isfinite(curves)) else math.inf
-
-    grid = {f"{a:.3g} x {b:.3g}": score(c) for (a, b), c in table.items()}
-    (a, b), curves = min(table.items(), key=lambda kv: score(kv[1]))
-    return Tuned(name, task, a, b, [float(x) for x in curves[:, -1]], [float(x) for x in curves.mean(0)],
-                 curves.tolist(), grid)
-
-
-def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[str, dict[str, Tuned]]:
-    """Every optimizer on every meta-validation task, tuned on the same lr x wd grid."""
-    from proxy_tasks import interpreter, training
-    from proxy_tasks.registry import get_task
-
-    out: dict[str, dict[str, Tuned]] = {}
-    grid = [(a, b) for a in meta.lr_grid for b in meta.wd_grid]
-    seeds = list(meta.seeds)
-    for task_name in meta.tasks:
-        task = get_task(task_name, meta.scale, **meta.overrides)
-        t0 = time.perf_counter()
-        per: dict[str, Tuned] = {}
-        flat_seeds = [s for _ in grid for s in seeds]
-        flat_a = [a for a, _ in grid for _ in seeds]
-        flat_b = [b for _, b in grid for _ in seeds]
-        for name, make in (("AdamW", training.adamw), ("Lion", training.lion)):
-            run = training.make_tuned_optax_run(task, lambda a, b, make=make, task=task: make(task, a, b))
-            curves = run(flat_seeds, flat_a, flat_b).reshape(len(grid), len(seeds), -1)
-            per[name] = _pick(name, task_name, dict(zip(grid, curves)))
-        for name, program in programs.items():
-            runner = None
-            table = {}
-            for a, b in grid:
-                enc = interpreter.encode(prune(scale_decay(program, b)))
-                if runner is None or runner.bucket != enc.bucket:
-                    runner = training.ProgramRunner(task, enc.bucket)
-                table[(a, b)] = runner.run_runs(enc.arrays(), seeds, [a] * len(seeds))
-            per[name] = _pick(name, task_name, table)
-        out[task_name] = per
-        log(f"meta-validation {task_name} ({meta.scale}, data_seed {meta.overrides.get('data_seed')}): "
-            + ", ".join(f"{n} {t.mean:.4f}±{t.std:.4f}" for n, t in per.items())
-            + f"  [{time.perf_counter() - t0:.0f}s]")
-    return out
-
-
-def beats(tuned: dict[str, dict[str, Tuned]], name: str, other: str = "AdamW") -> dict:
-    """Mean over tasks of log(other / name) (> 0: ``name`` is better), and per task."""
-    per = {t: math.log(v[other].mean / v[name].mean) if v[name].mean > 0 and math.isfinite(v[name].mean)
-           else -math.inf for t, v in tuned.items()}
-    return {"mean_log_ratio": float(np.mean(list(per.values()))), "per_task": per,
-            "wins": sum(x > 0 for x in per.values()), "tasks": len(per)}
-
+# --- 4. the final comparison: ``compare`` and ``beats`` (search/experiments/compare.py), run by ``finish``
 
 # --- the whole replay ---------------------------------------------------------------------------
 
@@ -331,8 +196,9 @@ def machine() -> dict:
             "backend": jax.default_backend(), "cpus": os.cpu_count(), "processor": platform.processor() or None}
 
 
-def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
-    """Run everything; write the results into ``opts.out``; return the summary."""
+def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = None) -> dict:
+    """Run everything; write the results into ``opts.out``; return the summary. ``progress``
+    shows each search while it runs (``ProgressFactory``; None: only the ``log`` lines)."""
     start = time.perf_counter()
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -344,7 +210,6 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
     summary["paper"] = paper_step(opts, log)
 
     log(f"== 2. searches from AdamW ({opts.seeds} seed(s)) ==")
-    from search.backends import make_backend
 
     seeds_out = []
     cfgs = [config_mod.load(opts.config_path, list(opts.overrides) + [f"seed={s}"]) for s in range(opts.seeds)]
@@ -353,7 +218,7 @@ def replay(opts: Options, log: Log = print, live: bool = False) -> dict:
         for cfg in cfgs:
             run_dir = out / "runs" / f"seed{cfg.seed}"
             t0 = time.perf_counter()
-            run_summary = run_search(cfg, run_dir, backend, live)
+            run_summary = run_search(cfg, run_dir, backend, progress)
             seconds = time.perf_counter() - t0
             log(f"seed {cfg.seed}: {run_summary['evaluations']} evaluations in {seconds:.0f}s, "
                 f"best proxy fitness {run_summary['best_fitness']}")
@@ -459,7 +324,6 @@ def _jsonable(x):
 
 
 def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]], headline: int | None) -> None:
-    from search.replay_report import render_report
 
     seeds_out = summary["seeds"]
     best = next((d for d in seeds_out if d["seed"] == headline), None)
@@ -481,6 +345,6 @@ def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]],
     (out / "report.md").write_text(render_report(summary), encoding="utf-8")
 
 
-__all__ = ["MetaSettings", "Options", "QUICK_META", "Tuned", "bake_lr", "beats", "compare", "goal_timeline",
-           "compare_only", "finish", "replay", "scale_decay"]
+__all__ = ["CONFIG", "QUICK_CONFIG", "Options", "ProgressFactory", "analyse_seed", "compare_only", "finish",
+           "goal_timeline", "paper_step", "replay", "run_search"]
 

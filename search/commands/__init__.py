@@ -1,1 +1,0 @@
-"""One module per ``optsearch`` subcommand (see ``search.cli``)."""

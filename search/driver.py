@@ -1,0 +1,411 @@
+"""The search loop: evolution, cache and funnel driven against a backend, with checkpoints.
+
+``Driver`` keeps ``backend.capacity`` programs in flight (steady state, no generation barrier):
+it asks ``Evolution`` for children, answers a child whose fingerprint is cached from the cache,
+parks a child whose fingerprint is already in flight until that evaluation returns, sends the
+rest to the backend and tells each result to the evolution as it arrives. It writes every child
+to the run directory (``EvaluationRow``), checkpoints, restarts the population on schedule and
+runs funnel rounds. On the local backend results come back in submission order, so a run is a
+pure function of config and seed; a resumed run re-derives the children made after its
+checkpoint and takes their results from the log instead of evaluating again.
+
+The driver owns scheduling and persistence only; the algorithm is ``search.evolution``, the
+answer ``search.funnel``, the row schema ``search.rundir``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from dsl import library
+from dsl.check import prune
+from dsl.parse import parse, parse_file
+from dsl.printer import one_line
+from dsl.program import Program
+from search.backends.base import Backend, Job
+from search.evolution import Aging, Candidate, Evolution, SectionMutator, Tournament
+from search.funnel import Answer, Funnel
+from search.results import Cache, Entry, Outcome, to_outcome
+from search.rundir import EvaluationRow, FunnelRow, RunDir, read_evaluations, read_funnel
+
+
+def load_seed(spec: str) -> Program:
+    """A built-in optimizer name or a ``.train`` path."""
+    if spec in library.NAMES:
+        return library.get(spec)
+    return parse_file(spec)
+
+
+@dataclass
+class Stats:
+    """What the progress display shows."""
+
+    evaluations: int = 0
+    proposals: int = 0
+    cache_hits: int = 0
+    cache_hit_rate: float = 0.0
+    redundant_ratio: float = 0.0
+    redraws: int = 0
+    restarts: int = 0
+    evals_per_s: float = 0.0
+    elapsed: float = 0.0
+    in_flight: int = 0
+    best_fitness: float | None = None
+    best_id: int | None = None
+    best_program: str = ""
+    funnel_rounds: int = 0
+    funnel_best: dict | None = None
+    phase: str = "search"
+    eval_seconds: float = 0.0
+
+
+def make_evolution(cfg) -> Evolution:
+    """The evolution a config describes: tournament selection, aging population, its mutations."""
+    s = cfg.search
+    return Evolution(Tournament(s.tournament), Aging(s.population), SectionMutator(cfg.mutation), cfg.seed)
+
+
+class Driver:
+    """Runs one search into a run directory on a backend (see the module's docstring)."""
+
+    def __init__(self, cfg, rundir: RunDir, backend: Backend, on_progress: Callable[[Stats], None] | None = None,
+                 evolution: Evolution | None = None):
+        self.cfg, self.rundir, self.backend = cfg, rundir, backend
+        self.evolution = evolution or make_evolution(cfg)
+        self.cache = Cache()
+        self.funnel = Funnel.from_section(cfg.funnel)
+        self.counters = {"evaluations": 0, "cache_hits": 0}
+        s = cfg.search
+        self.max_proposals = s.max_proposals or 20 * s.max_evaluations
+        self.on_progress = on_progress
+        self.funnel_next_at = cfg.funnel.every or 0
+        self.inflight: dict[int, Candidate] = {}        # id -> candidate being evaluated
+        self.by_fp: dict[str, int] = {}                   # fingerprint -> id in flight
+        self.waiters: dict[int, list[Candidate]] = {}     # id in flight -> same-fingerprint candidates
+        self.prefilled: list[tuple[Candidate, Outcome]] = []  # results replayed from the log
+        self.tail: dict[int, EvaluationRow] = {}          # log rows newer than the checkpoint
+        self.funnel_log: dict[tuple, FunnelRow] = {}      # (round, scale, fp) -> funnel row on disk
+        self.logged_rounds: set[int] = set()              # rounds whose summary row is on disk
+        self.rows = 0
+        self._pending_rows: list[EvaluationRow] = []
+        self.torn_row = False
+        self.started = False
+        self.elapsed_before = 0.0
+        self.eval_seconds = 0.0
+        self._t0 = time.perf_counter()
+        self._last_ckpt = (time.perf_counter(), 0)
+        self.interrupted = False
+        self.finished = False
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def state_dict(self) -> dict:
+        pending = [c.to_state() for c in self.inflight.values()]
+        pending += [c.to_state() for c, _ in self.prefilled if c.id not in self.inflight]
+        waiters = {str(k): [w.to_state() for w in v] for k, v in self.waiters.items()}
+        return {"evolution": self.evolution.state_dict(), "cache": self.cache.state_dict(),
+                "counters": dict(self.counters), "pending": pending, "waiters": waiters,
+                "rows": self.rows, "unconsumed": sorted(self.tail), "started": self.started, "elapsed": self.elapsed(),
+                "eval_seconds": self.eval_seconds, "finished": self.finished,
+                "funnel": {**self.funnel.state_dict(), "next_at": self.funnel_next_at}}
+
+    def load_state_dict(self, state: dict) -> None:
+        """A checkpoint's state; one written before the core was split (format 1, the cache and
+        the evaluation counters inside ``evolution``) loads too."""
+        evo = dict(state["evolution"])
+        if "cache" in evo:  # format 1
+            state = {**state, "cache": evo.pop("cache"), "counters": evo["counters"]}
+        self.evolution.load_state_dict(evo)
+        self.cache.load_state_dict(state["cache"])
+        self.counters = {k: int(state["counters"].get(k, 0)) for k in self.counters}
+        self.rows, self.started = state["rows"], state["started"]
+        self.elapsed_before, self.eval_seconds = state["elapsed"], state["eval_seconds"]
+        self.finished = state["finished"]
+        self.funnel.load_state_dict(state["funnel"])
+        self.funnel_next_at = state["funnel"]["next_at"]
+        for c in (Candidate.from_state(d) for d in state["pending"]):
+            self.inflight[c.id] = c
+            self.by_fp[c.fingerprint] = c.id
+        self.waiters = {int(k): [Candidate.from_state(w) for w in v] for k, v in state["waiters"].items()}
+
+    def checkpoint(self) -> None:
+        self.rundir.write_checkpoint(self.state_dict())
+        self._last_ckpt = (time.perf_counter(), self.rows)
+
+    def resume(self) -> None:
+        """Load the checkpoint (if any) and the log rows written after it."""
+        state = self.rundir.read_checkpoint()
+        rows, self.torn_row = read_evaluations(self.rundir.evaluations.path, repair=True)
+        fevals, frounds = read_funnel(self.rundir.funnel.path, repair=True)
+        self.funnel_log = {(r.round, r.scale, r.fingerprint): r for r in fevals}
+        self.logged_rounds = {r.round for r in frounds}
+        if state is not None:
+            self.load_state_dict(state)
+        if len(rows) < self.rows:
+            raise RuntimeError(f"{self.rundir.evaluations.path} has {len(rows)} rows but the checkpoint "
+                               f"counts {self.rows}: the log was truncated")
+        unconsumed = set(state.get("unconsumed", ())) if state else set()
+        self.tail = {r.id: r for r in rows[: self.rows] if r.id in unconsumed}
+        self.tail.update({r.id: r for r in rows[self.rows:]})
+        self.rows = len(rows)
+        # pending candidates whose result reached the log after the checkpoint: take it from there
+        if self.inflight:
+            jobs = []
+            for c in list(self.inflight.values()):
+                r = self.tail.get(c.id)
+                if r is not None and r.fingerprint == c.fingerprint and not r.cached:
+                    self.prefilled.append((c, Outcome.of(r)))
+                else:
+                    jobs.append(self._job(c))
+            self.backend.submit(jobs)
+
+    # --- the loop ------------------------------------------------------------------------------
+
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self._t0
+
+    def _job(self, c: Candidate) -> Job:
+        return Job(c.id, prune(c.program), "proxy")
+
+    def _budget_left(self) -> bool:
+        s = self.cfg.search
+        started = self.counters["evaluations"] + len(self.inflight)
+        if started >= s.max_evaluations or self.evolution.counters["proposals"] >= self.max_proposals:
+            return False
+        return s.max_seconds is None or self.elapsed() < s.max_seconds
+
+    def _record(self, c: Candidate, o: Outcome, cached: bool) -> None:
+        """Tell the evolution; count; cache a new evaluation; log the row (unless it is logged)."""
+        if cached:
+            self.counters["cache_hits"] += 1
+        else:
+            self.counters["evaluations"] += 1
+            self.cache.add(c.id, str(c.program), c.fingerprint, o)
+        self.evolution.tell(c, o.fitness)
+        logged = self.tail.pop(c.id, None)
+        if logged is not None and logged.fingerprint == c.fingerprint:
+            return  # already in the log (written before the interruption)
+        self._pending_rows.append(EvaluationRow(
+            id=c.id, parent=c.parent, mutation=c.mutation, source=str(c.program), fingerprint=c.fingerprint,
+            fitness=o.fitness, cached=cached, tasks=o.tasks, lr_scales=o.lr_scales, reason=o.reason,
+            seconds=round(o.seconds, 6), length=len(c.program.statements), redundant=c.redundant,
+            redraws=c.redraws, evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3)))
+        self.rows += 1
+
+    def _diverged(self, c: Candidate) -> Candidate:
+        """The log diverged from this replay (asynchronous backend): keep every logged result in
+        the cache and give new candidates ids past the log's."""
+        top = max(self.tail) if self.tail else c.id
+        for r in self.tail.values():
+            if not r.cached:
+                self.cache.add(r.id, r.source, r.fingerprint, Outcome.of(r))
+        self.tail = {}
+        return self.evolution.renumber(c, after=max(top, self.evolution.next_id - 1))
+
+    def _admit(self, c: Candidate) -> Job | None:
+        """Answer ``c`` from the cache, park it behind an evaluation in flight, take its result
+        from the log, or return the job that evaluates it."""
+        r = self.tail.get(c.id)
+        if r is not None and r.fingerprint != c.fingerprint:
+            c, r = self._diverged(c), None
+        entry = self.cache.get(c.fingerprint)
+        if entry is not None:
+            self._record(c, entry.outcome, cached=True)
+            return None
+        if c.fingerprint in self.by_fp:
+            self.waiters.setdefault(self.by_fp[c.fingerprint], []).append(c)
+            return None
+        self.inflight[c.id] = c
+        self.by_fp[c.fingerprint] = c.id
+        if r is not None and not r.cached:
+            self.prefilled.append((c, Outcome.of(r)))
+            return None
+        return self._job(c)
+
+    def _fill(self) -> None:
+        jobs = []
+        while len(self.inflight) < self.backend.capacity and self._budget_left():
+            job = self._admit(self.evolution.ask())
+            if job is not None:
+                jobs.append(job)
+        if jobs:
+            self.backend.submit(jobs)
+
+    def _collect(self) -> None:
+        """Wait for results; complete them in id order (so the local backend is deterministic)."""
+        done, self.prefilled = list(self.prefilled), []
+        if self.backend.in_flight():
+            for job, result in self.backend.wait(timeout=0.0 if done else 1.0):
+                c = self.inflight.get(job.key)
+                if c is None:
+                    continue
+                o = to_outcome(result)
+                self.eval_seconds += o.seconds
+                done.append((c, o))
+        done.sort(key=lambda x: x[0].id)
+        for c, o in done:
+            self.inflight.pop(c.id, None)
+            self.by_fp.pop(c.fingerprint, None)
+            self._record(c, o, cached=False)
+            for w in self.waiters.pop(c.id, []):
+                self._record(w, o._replace(seconds=0.0), cached=True)
+
+    def _flush(self) -> None:
+        self.rundir.evaluations.append(self._pending_rows)
+        self._pending_rows = []
+
+    def _maybe_checkpoint(self, force: bool = False) -> None:
+        t, n = self._last_ckpt
+        rc = self.cfg.run
+        if force or time.perf_counter() - t >= rc.checkpoint_every_s or self.rows - n >= rc.checkpoint_every:
+            self._flush()
+            self.checkpoint()
+
+    def _start(self) -> None:
+        programs = [load_seed(s) for s in self.cfg.search.seeds]
+        jobs = []
+        for c in self.evolution.ask_seeds(programs):
+            if c.fingerprint in self.by_fp:
+                self.waiters.setdefault(self.by_fp[c.fingerprint], []).append(c)
+                continue
+            self.inflight[c.id] = c
+            self.by_fp[c.fingerprint] = c.id
+            r = self.tail.get(c.id)
+            if r is not None and r.fingerprint == c.fingerprint:
+                self.prefilled.append((c, Outcome.of(r)))
+            else:
+                jobs.append(self._job(c))
+        self.backend.submit(jobs)
+        self.started = True
+
+    def run(self, stop: Callable[[], bool] = lambda: False) -> dict:
+        """Search until the budget is spent (or ``stop()``); returns the summary."""
+        self._t0 = time.perf_counter()
+        if self.finished:
+            return self.summary()
+        if not self.started:
+            self._start()
+        while True:
+            if stop():
+                self.interrupted = True
+                break
+            if self.evolution.ready:
+                self._fill()
+            if not self.inflight and not self.prefilled:
+                break
+            self._collect()
+            self._maybe_restart()
+            if self.cfg.funnel.every and self.counters["evaluations"] >= self.funnel_next_at:
+                self.funnel_next_at = self.counters["evaluations"] + self.cfg.funnel.every
+                self._drain(stop)
+                if self.interrupted:
+                    break
+                self.funnel_round()
+                self._maybe_checkpoint(force=True)
+            self._maybe_checkpoint()
+            self._flush()
+            self._progress()
+        if not self.interrupted:
+            if self.cfg.funnel.final:
+                self.funnel_round()
+            self.finished = True
+        self._flush()
+        self.checkpoint()
+        summary = self.summary()
+        if self.finished:
+            self.rundir.write_text("summary.json", json.dumps(summary, indent=2) + "\n")
+            ans = summary["answer"]
+            if ans:
+                head = f"optsearch run {self.cfg.name}: id {ans['id']}, fitness {ans['fitness']:.4f} at {ans['scale']}"
+                self.rundir.write_text("best.train", f"# {head}\n{ans['source']}")
+        self._progress()
+        return summary
+
+    def _drain(self, stop) -> None:
+        while self.inflight or self.prefilled:
+            if stop():
+                self.interrupted = True
+                return
+            self._collect()
+            self._progress()
+
+    def _maybe_restart(self) -> None:
+        s, n = self.cfg.search, self.evolution.counters
+        if s.restart_every and self.evolution.ready and self.counters["evaluations"] // s.restart_every > n["restarts"]:
+            self.evolution.restart(s.restart_from)
+
+    # --- funnel --------------------------------------------------------------------------------
+
+    def _evaluate_at(self, scale: str, entries: list[Entry]) -> list[Outcome]:
+        """Funnel scores of ``entries`` at ``scale``: from the log where this round logged them
+        before an interruption, else from the backend (keys < 0 keep them apart from children)."""
+        rnd = self.funnel.rounds
+        results: dict[int, Outcome] = {}
+        jobs = []
+        for i, e in enumerate(entries):
+            logged = self.funnel_log.get((rnd, scale, e.fingerprint))
+            if logged is not None:
+                results[i] = Outcome.of(logged)
+            else:
+                jobs.append(Job(-(i + 1), prune(parse(e.source)), scale))
+        if jobs:
+            self.backend.submit(jobs)
+            while len(results) < len(entries):
+                for job, res in self.backend.wait(timeout=1.0):
+                    if job.key < 0:
+                        results[-job.key - 1] = to_outcome(res)
+                self._progress(phase=f"funnel {scale}")
+        return [results[i] for i in range(len(entries))]
+
+    def funnel_round(self) -> dict:
+        """One funnel round over the cache's top-K; logs what is not logged yet; returns the point."""
+        top = self.cache.top(self.funnel.top_k)
+        point, made = self.funnel.round(top, self._evaluate_at, self.counters["evaluations"],
+                                        self.evolution.counters["proposals"], proxy_best=top[0] if top else None)
+        rows: list = [r for r in made if (r.round, r.scale, r.fingerprint) not in self.funnel_log]
+        if point.round not in self.logged_rounds:
+            rows.append(point)
+        self.rundir.funnel.append(rows)
+        return point.point()
+
+    def answer(self) -> Answer | None:
+        """The funnel's best at the deepest scale reached, else the best proxy fitness."""
+        top = self.cache.top(1)
+        return self.funnel.answer(top[0] if top else None)
+
+    # --- reporting -----------------------------------------------------------------------------
+
+    def stats(self, phase: str = "search") -> Stats:
+        c, e = self.counters, self.evolution.counters
+        n = e["proposals"]
+        el = self.elapsed()
+        best = self.evolution.best
+        ans = self.answer() if self.funnel.scores else None
+        return Stats(
+            evaluations=c["evaluations"], proposals=n, cache_hits=c["cache_hits"],
+            cache_hit_rate=c["cache_hits"] / n if n else 0.0,
+            redundant_ratio=e["redundant"] / e["statements"] if e["statements"] else 0.0,
+            redraws=e["redraws"], restarts=e["restarts"], evals_per_s=c["evaluations"] / el if el > 0 else 0.0,
+            elapsed=el, in_flight=len(self.inflight),
+            best_fitness=best.fitness if best else None, best_id=best.id if best else None,
+            best_program=one_line(best.program) if best else "", funnel_rounds=self.funnel.rounds,
+            funnel_best=ans.to_json() if ans else None, phase=phase, eval_seconds=self.eval_seconds)
+
+    def _progress(self, phase: str = "search") -> None:
+        if self.on_progress is not None:
+            self.on_progress(self.stats(phase))
+
+    def summary(self) -> dict:
+        d = asdict(self.stats())
+        d.pop("funnel_best")
+        d.pop("phase")
+        ans = self.answer()
+        d["finished"] = self.finished
+        d["interrupted"] = self.interrupted
+        d["answer"] = ans.to_json() if ans else None
+        d["meta_validation"] = [p.point() for p in self.funnel.curve]
+        d["run_dir"] = str(self.rundir.path)
+        return d
