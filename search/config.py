@@ -8,6 +8,7 @@ message. ``docs/search.md`` prints the same table that ``schema_rows()`` returns
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import types
 import typing
@@ -18,6 +19,8 @@ from typing import Any, Union
 
 import yaml
 
+from dsl import ops
+from proxy_tasks.registry import SCALES
 from search.backends import BACKENDS
 from search.mutate import MUTATIONS
 
@@ -245,8 +248,6 @@ def _cross_checks(cfg: Config) -> None:
     if sum(getattr(m, name) for name in MUTATIONS) <= 0:
         raise ConfigError("mutation", f"the mutation weights ({', '.join(MUTATIONS)}) must not all be 0")
     if m.ops is not None:
-        from dsl import ops
-
         for i, name in enumerate(m.ops):
             if name not in ops.BY_NAME:
                 raise ConfigError(f"mutation.ops[{i}]", f"unknown op {name!r}")
@@ -254,8 +255,6 @@ def _cross_checks(cfg: Config) -> None:
             raise ConfigError("mutation.ops", "must not be empty")
     if not cfg.search.seeds:
         raise ConfigError("search.seeds", "at least one seed program is needed")
-    from proxy_tasks.registry import SCALES
-
     for i, scale in enumerate(cfg.funnel.scales):
         if scale not in SCALES:
             raise ConfigError(f"funnel.scales[{i}]", f"expected one of the task registry's scales "
@@ -303,8 +302,6 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(data: dict, overrides: list[str]) -> dict:
     """A copy of ``data`` with each ``a.b=c`` set (intermediate mappings are created)."""
-    import copy
-
     data = copy.deepcopy(data or {})
     for text in overrides:
         parts, value = parse_override(text)
@@ -352,8 +349,6 @@ def migrate(data: dict) -> dict:
     """A config written by an earlier optsearch, in today's schema (a copy): evaluator options that
     were kept under ``evaluator.overrides`` move to their typed keys. Used for run directories,
     whose ``config.yaml`` must keep loading; a config given to ``run`` is validated as written."""
-    import copy
-
     data = copy.deepcopy(data or {})
     ev = data.get("evaluator")
     if isinstance(ev, dict) and isinstance(ev.get("overrides"), dict):

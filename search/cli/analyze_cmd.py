@@ -12,6 +12,11 @@ from __future__ import annotations
 
 import json
 
+from dsl import ProgramError
+from search.cli.common import fail, load_program
+from simplify.lionk import analysis, problems
+from simplify.lionk.match import match_lionk
+
 NAME = "analyze"
 HELP = "Lion-K analysis of a program: K, the problem it solves, phase 1 and Lyapunov checks, plots"
 
@@ -49,11 +54,6 @@ def _fmt(x) -> str:
 
 
 def run(args) -> int:
-    from dsl import ProgramError
-    from search.cli.common import fail, load_program
-    from simplify.lionk import analysis, problems
-    from simplify.lionk.match import match_lionk
-
     if args.steps < 1:
         return fail("--steps must be at least 1")
     if args.lr <= 0:

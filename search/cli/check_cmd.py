@@ -5,6 +5,10 @@ Exit code 2 and the error with its line on bad input.
 
 from __future__ import annotations
 
+from dsl import ProgramError, analyze
+from dsl.printer import format_statement
+from search.cli.common import fail, load_program
+
 NAME = "check"
 HELP = "check a program file: canonical source, kinds, redundant statements, fingerprint"
 
@@ -14,10 +18,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from dsl import ProgramError, analyze
-    from dsl.printer import format_statement
-    from search.cli.common import fail, load_program
-
     try:
         _, program = load_program(args.file)
         info = analyze(program)

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from dsl import ProgramError
+from search.cli.common import fail, load_program
+
 NAME = "eval"
 HELP = "score a program on the proxy tasks beside AdamW and Lion"
 
@@ -26,17 +33,13 @@ def add_arguments(parser) -> None:
 
 
 def _stats(values) -> tuple[float, float]:
-    import numpy as np
-
     arr = np.asarray(values, float)
     return float(np.mean(arr)), float(np.std(arr))
 
 
 def run(args) -> int:
-    from dsl import ProgramError
     from proxy_tasks import registry
     from proxy_tasks.evaluate import DEFAULT_TASKS, Evaluator
-    from search.cli.common import fail, load_program
 
     try:
         label, program = load_program(args.program)
@@ -76,9 +79,6 @@ def run(args) -> int:
 
 
 def _table(label, scale, seeds, result, rows) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     def fmt(ms):
         return "—" if ms is None else f"{ms[0]:.4f} ± {ms[1]:.4f}"
 

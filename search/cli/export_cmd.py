@@ -13,6 +13,10 @@ import importlib.util
 import sys
 from pathlib import Path
 
+from dsl import ProgramError
+from dsl.export import INSTALL_HINT, export
+from search.cli.common import fail, load_program
+
 NAME = "export"
 HELP = "write a program as a standalone optax, PyTorch or numpy module"
 TARGETS = ("optax", "pytorch", "numpy")
@@ -32,10 +36,6 @@ def torch_available() -> bool:
 
 
 def run(args) -> int:
-    from dsl import ProgramError
-    from dsl.export import INSTALL_HINT, export
-    from search.cli.common import fail, load_program
-
     try:
         label, program = load_program(args.program)
         source = export(program, args.to, label=label, name=args.name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dsl import library, one_line
+
 NAME = "list"
 HELP = "list the built-in optimizers"
 
@@ -11,8 +13,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from dsl import library, one_line
-
     width = max(len(n) for n in library.NAMES)
     for name, desc in library.listing():
         print(f"{name:<{width}}  {desc}")

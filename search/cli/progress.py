@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
+from rich.console import Console
+from rich.table import Table
+
 
 class Progress:
     """Live display (rich) on a terminal, a log line every few seconds otherwise."""
@@ -74,9 +77,6 @@ class Progress:
 
 
 def print_summary(summary: dict) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
     con = Console()
     t = Table(title="search summary", show_header=False)
     t.add_column(style="bold")

@@ -11,6 +11,12 @@ import shlex
 import sys
 from pathlib import Path
 
+from search import config
+from search.cli.common import fail
+from search.cli.progress import Progress
+from search.experiments.replay import Options, replay
+from search.rundir import default_out
+
 NAME = "replay"
 HELP = "replay the Lion rediscovery end to end (about an hour; --quick: a few minutes)"
 WHAT = ("lion",)
@@ -47,12 +53,6 @@ def _command(args) -> str:
 
 
 def run(args) -> int:
-    from search import config
-    from search.cli.common import fail
-    from search.cli.progress import Progress
-    from search.experiments.replay import Options, replay
-    from search.rundir import default_out
-
     seeds = args.seeds if args.seeds is not None else (1 if args.quick else 3)
     if seeds < 1:
         return fail(f"--seeds must be >= 1, got {seeds}")

@@ -9,6 +9,13 @@ from __future__ import annotations
 
 import sys
 
+from search import config
+from search.backends import make_backend
+from search.cli.common import fail
+from search.cli.run_cmd import execute
+from search.driver import Driver
+from search.rundir import RunDir, RunDirError
+
 NAME = "resume"
 HELP = "continue a search from its run directory"
 
@@ -19,13 +26,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from search import config
-    from search.backends import make_backend
-    from search.cli.common import fail
-    from search.cli.run_cmd import execute
-    from search.driver import Driver
-    from search.rundir import RunDir, RunDirError
-
     try:
         rundir = RunDir.open(args.run_dir)
         cfg = config.load_run_config(rundir.config_path)

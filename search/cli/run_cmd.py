@@ -10,7 +10,13 @@ import signal
 import sys
 from pathlib import Path
 
+from dsl.program import ProgramError
+from search import config
+from search.backends import make_backend
+from search.cli.common import fail
 from search.cli.progress import Progress, print_summary
+from search.driver import Driver, load_seed
+from search.rundir import RunDir, RunDirError, default_out
 
 NAME = "run"
 HELP = "run an evolutionary search from a YAML config"
@@ -53,13 +59,6 @@ def execute(search, title: str, live: bool) -> int:
 
 
 def run(args) -> int:
-    from dsl.program import ProgramError
-    from search import config
-    from search.backends import make_backend
-    from search.cli.common import fail
-    from search.driver import Driver, load_seed
-    from search.rundir import RunDir, RunDirError, default_out
-
     try:
         cfg = config.load(args.config, args.overrides)
         for i, s in enumerate(cfg.search.seeds):

@@ -12,6 +12,13 @@ import json
 import sys
 from pathlib import Path
 
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from search.analysis import plots, runs
+from search.cli.common import fail
+
 NAME = "show"
 HELP = "show a run: top programs, lineage of the best, statistics, plots"
 
@@ -41,8 +48,6 @@ def _lr(scales: dict[str, float]) -> str:
 
 def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list[str]]:
     """(name -> path written, notes) for search_progress.png and loss_curves.png."""
-    from search.analysis import plots, runs
-
     written, notes = {}, []
     if rep.progress:
         written["search_progress"] = str(plots.search_progress(
@@ -69,10 +74,6 @@ def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list
 
 
 def render(rep, plots_written: dict[str, str]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     con = Console()
     scales = sorted({s for t in rep.top for s in t.funnel})
     with_lr = any(t.lr_scales for t in rep.top)  # logs written before lr_scales existed lack them
@@ -130,9 +131,6 @@ def render(rep, plots_written: dict[str, str]) -> None:
 
 
 def run(args) -> int:
-    from search.analysis import runs
-    from search.cli.common import fail
-
     if args.top < 1:
         return fail(f"--top must be at least 1, got {args.top}")
     try:

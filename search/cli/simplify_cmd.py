@@ -6,6 +6,12 @@ deletes what the fitness on those proxy tasks does not need (within --tolerance)
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from dsl import ProgramError
+from dsl.printer import to_source
+from search.cli.common import fail, load_program
+from simplify import simplify
 from simplify.derivation import render
 
 NAME = "simplify"
@@ -29,13 +35,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from pathlib import Path
-
-    from dsl import ProgramError
-    from dsl.printer import to_source
-    from search.cli.common import fail, load_program
-    from simplify import simplify
-
     if args.tolerance < 0:
         return fail(f"--tolerance must be >= 0, got {args.tolerance}")
     try:
