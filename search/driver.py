@@ -281,8 +281,12 @@ class Driver:
         self.backend.submit(jobs)
         self.started = True
 
-    def run(self, stop: Callable[[], bool] = lambda: False) -> dict:
-        """Search until the budget is spent (or ``stop()``); returns the summary."""
+    def run(self, stop: Callable[[], bool] = lambda: False,
+            on_progress: Callable[[Stats], None] | None = None) -> dict:
+        """Search until the budget is spent (or ``stop()``); returns the summary. ``on_progress``
+        (else the constructor's) receives ``Stats`` as the search goes."""
+        if on_progress is not None:
+            self.on_progress = on_progress
         self._t0 = time.perf_counter()
         if self.finished:
             return self.summary()

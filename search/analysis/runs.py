@@ -26,7 +26,7 @@ from dsl.printer import one_line
 from dsl.program import Program, ProgramError
 from proxy_tasks.registry import SCALES
 from search import config
-from search.backends.base import WORST_FITNESS, EvaluatorSpec
+from search.backends.base import WORST_FITNESS, BaselineEvaluator, CurveResult, EvaluatorSpec
 from search.funnel import Answer
 from search.funnel import answer as funnel_answer
 from search.rundir import EvaluationRow, FunnelRow, RoundRow, RunDirError, read_evaluations, read_funnel
@@ -356,18 +356,18 @@ def retrain_curves(run: Run, source: str, baselines: Sequence[str] = ("adamw", "
     result = ev.evaluate_one(parse(source))
     per: dict[str, list[list[float]]] = {}
     for t in result.tasks:
-        if not hasattr(t, "curve"):
+        if not isinstance(t, CurveResult):
             raise InspectError(f"{run.path}: the run's evaluator ({cfg.evaluator.factory}) reports no loss curves")
         per.setdefault(t.task, []).append([float(x) for x in t.curve])
     if not per:
         raise InspectError(f"{run.path}: the program could not be trained ({result.reason})")
     out: dict[str, dict[str, list[float]]] = {label: {t: _mean(c) for t, c in per.items()}}
-    if hasattr(ev, "baseline"):
+    if isinstance(ev, BaselineEvaluator):
         for which in baselines:
             curves = {}
             for task in per:
                 runs = []
-                for seed in getattr(ev, "seeds", (0,)):
+                for seed in ev.seeds:
                     full = ev.baseline(task, seed, which)
                     runs.append([float(x) for x in full[:: max(1, (len(full) - 1) // CURVE_POINTS)]])
                 curves[task] = _mean(runs)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from search.backends.affinity import pin_before_xla
 from search.backends.base import WORST_FITNESS, Backend, EvaluatorSpec, Failed, Job
 from search.backends.local import LocalBackend
 
 
 def _local(cfg) -> Backend:
     if cfg.run.pin_core:
-        from search.backends.affinity import pin_before_xla
-
         pin_before_xla()
     return LocalBackend(EvaluatorSpec.from_section(cfg.evaluator), cfg.programs_per_call)
 

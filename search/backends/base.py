@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from dsl.program import Program
 from proxy_tasks.fitness import WORST_FITNESS  # noqa: F401 - the one definition, re-exported for the search
@@ -61,6 +61,24 @@ class Evaluator(Protocol):
     arguments of ``from_section``, and ``evaluate`` over a list of programs."""
 
     def evaluate(self, programs: list[Program]) -> list[EvalResultLike]: ...
+
+
+@runtime_checkable
+class CurveResult(Protocol):
+    """A task result that carries its validation loss curve (``proxy_tasks.evaluate.TaskResult``;
+    the toy evaluator's does not)."""
+
+    task: str
+    curve: Any
+
+
+@runtime_checkable
+class BaselineEvaluator(Protocol):
+    """An evaluator that can give its baselines' curves (``proxy_tasks.evaluate.Evaluator``)."""
+
+    seeds: tuple[int, ...]
+
+    def baseline(self, task: str, seed: int, which: str) -> Any: ...
 
 
 class Backend(Protocol):

@@ -14,6 +14,7 @@ whatever has finished. Fault handling:
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -44,14 +45,10 @@ class EvaluatorActor:
         return self.pool.evaluate(list(programs), scale)
 
     def pid(self) -> int:
-        import os
-
         return os.getpid()
 
     def placement(self) -> tuple[int, int | None]:
         """(process id, the core it is pinned to or None)."""
-        import os
-
         return os.getpid(), self.core
 
 

@@ -14,6 +14,7 @@ import json
 
 from dsl import ProgramError
 from search.cli.common import fail, load_program
+from simplify import simplify_exact
 from simplify.lionk import analysis, problems
 from simplify.lionk.match import match_lionk
 
@@ -37,11 +38,7 @@ def add_arguments(parser) -> None:
 
 
 def _simplified(program):
-    """(program, note): the exact passes of the simplifier when it is available."""
-    try:
-        from simplify import simplify_exact
-    except ImportError:
-        return program, "simplifier not available: matched as written"
+    """(program, note): the program after the simplifier's exact passes."""
     try:
         out = simplify_exact(program)
     except Exception as exc:  # noqa: BLE001 - another module's failure must not stop the analysis

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dsl import ProgramError
+from proxy_tasks import registry
 from search.cli.common import fail, load_program
 
 NAME = "eval"
@@ -38,8 +39,7 @@ def _stats(values) -> tuple[float, float]:
 
 
 def run(args) -> int:
-    from proxy_tasks import registry
-    from proxy_tasks.evaluate import DEFAULT_TASKS, Evaluator
+    from proxy_tasks.evaluate import DEFAULT_TASKS, Evaluator  # imports JAX
 
     try:
         label, program = load_program(args.program)

@@ -1,6 +1,6 @@
 """The live display of a running search, and the summary printed when it ends.
 
-``Progress(title, live)`` is a context manager whose value takes the engine's ``Stats``: a rich
+``Progress(title, live)`` is a context manager whose value takes the driver's ``Stats``: a rich
 table refreshed in place on a terminal (``live``), else a log line on standard error every few
 seconds. ``optsearch run``/``resume`` use it, and ``optsearch replay`` hands it to the replay as
 its progress factory.
@@ -12,6 +12,7 @@ import sys
 import time
 
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 
@@ -26,8 +27,6 @@ class Progress:
 
     def __enter__(self):
         if self.live_mode:
-            from rich.live import Live
-
             self._live = Live(self._render(None), refresh_per_second=4, transient=False)
             self._live.__enter__()
         return self
@@ -53,8 +52,6 @@ class Progress:
                   file=sys.stderr, flush=True)
 
     def _render(self, st):
-        from rich.table import Table
-
         table = Table(title=self.title, show_header=False, expand=False)
         table.add_column(style="bold")
         table.add_column(overflow="fold", max_width=110)

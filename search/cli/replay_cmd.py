@@ -8,13 +8,14 @@ results/runs/), with each seed's run directory under runs/.
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 from search import config
 from search.cli.common import fail
 from search.cli.progress import Progress
-from search.experiments.replay import Options, replay
+from search.experiments.replay import Options, compare_only, replay
 from search.rundir import default_out
 
 NAME = "replay"
@@ -59,8 +60,6 @@ def run(args) -> int:
     out = Path(args.out) if args.out else (default_out("replay-quick") if args.quick
                                            else Path("results/lion_rediscovery"))
     if args.compare_only:
-        from search.experiments.replay import compare_only
-
         opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args))
         try:
             compare_only(opts, log=lambda text: print(text, flush=True))
@@ -70,8 +69,6 @@ def run(args) -> int:
     if (out / "summary.json").exists() or (out / "runs").exists():
         if not args.force:
             return fail(f"{out} already holds replay results; choose another --out, or --force to replace them")
-        import shutil
-
         for name in ("runs", "summary.json", "report.md"):
             p = out / name
             if p.is_dir():

@@ -44,8 +44,7 @@ def execute(search, title: str, live: bool) -> int:
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
         with Progress(title, live) as progress:
-            search.on_progress = progress
-            summary = search.run(stop=lambda: stop["flag"])
+            summary = search.run(stop=lambda: stop["flag"], on_progress=progress)
     finally:
         signal.signal(signal.SIGINT, old)
         search.backend.close()

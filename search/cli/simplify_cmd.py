@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from dsl import ProgramError
 from dsl.printer import to_source
 from search.cli.common import fail, load_program
@@ -47,8 +49,6 @@ def run(args) -> int:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             return fail(f"--set expects KEY=VALUE, got {item!r}")
-        import yaml
-
         overrides[key.strip()] = yaml.safe_load(value)
     if overrides and not args.task:
         return fail("--set needs --task (it overrides task settings for ablation)")

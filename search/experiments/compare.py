@@ -23,6 +23,7 @@ import numpy as np
 
 from dsl import prune
 from dsl.program import Program, Statement
+from proxy_tasks.registry import get_task
 from search.backends.base import EvaluatorSpec
 
 Log = Callable[[str], None]
@@ -130,8 +131,7 @@ def _pick(name: str, task: str, table: dict[tuple[float, float], np.ndarray]) ->
 
 def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[str, dict[str, Tuned]]:
     """Every optimizer on every meta-validation task, tuned on the same lr x wd grid."""
-    from proxy_tasks import interpreter, training
-    from proxy_tasks.registry import get_task
+    from proxy_tasks import interpreter, training  # imports JAX
 
     out: dict[str, dict[str, Tuned]] = {}
     grid = [(a, b) for a in meta.lr_grid for b in meta.wd_grid]

@@ -116,8 +116,7 @@ def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None)
         if progress is None:
             return search.run()
         with progress(f"replay search seed {cfg.seed}") as on_progress:
-            search.on_progress = on_progress
-            return search.run()
+            return search.run(on_progress=on_progress)
     finally:
         rundir.close()
 
