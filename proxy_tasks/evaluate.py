@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import jax
@@ -62,10 +62,12 @@ class EvalResult:
     tasks: tuple[TaskResult, ...]
     seconds: float
     reason: str | None
+    seed_fitness: Mapping[int, float] = field(default_factory=dict)  # per task seed: the weighted mean over tasks
 
     def to_json(self) -> dict:
         return {"fitness": self.fitness, "tasks": [t.to_json() for t in self.tasks],
-                "seconds": self.seconds, "reason": self.reason}
+                "seconds": self.seconds, "reason": self.reason,
+                "seed_fitness": {str(k): v for k, v in self.seed_fitness.items()}}
 
 
 def _num(x: float) -> float | str:
@@ -144,9 +146,17 @@ class Evaluator:
     def evaluate_one(self, program: Program) -> EvalResult:
         return self.evaluate([program])[0]
 
-    def evaluate(self, programs: Sequence[Program]) -> list[EvalResult]:
-        """One result per program, in order; never raises for a bad program."""
+    def evaluate(self, programs: Sequence[Program], seeds: Sequence[int] | None = None,
+                 lr_scales: Mapping[str, float] | None = None) -> list[EvalResult]:
+        """One result per program, in order; never raises for a bad program.
+
+        ``seeds``: the task seeds to run (default: the evaluator's). ``lr_scales``: per task, the
+        one learning-rate grid value to run at instead of the whole grid (the search's racing
+        scores a program on more seeds at the value its first seeds chose)."""
         start = time.perf_counter()
+        seeds = self.seeds if seeds is None else tuple(int(s) for s in seeds)
+        if not seeds:
+            raise ValueError("no task seeds to evaluate on")
         encoded: list[interpreter.Encoded | None] = []
         errors: list[str | None] = []
         for p in programs:
@@ -164,7 +174,9 @@ class Evaluator:
                 if e is not None:
                     by_bucket.setdefault(e.bucket, []).append(i)
             for bucket, idx in by_bucket.items():
-                for i, res in zip(idx, self._run_task(task, bucket, [encoded[i] for i in idx])):  # type: ignore[misc]
+                grid = (float(lr_scales[task.name]),) if lr_scales and task.name in lr_scales else self.lr_grid
+                encs = [encoded[i] for i in idx]
+                for i, res in zip(idx, self._run_task(task, bucket, encs, seeds, grid)):  # type: ignore[arg-type]
                     per_prog[i].extend(res)
         out = []
         for i in range(len(programs)):
@@ -173,14 +185,20 @@ class Evaluator:
                 continue
             results = self._best_scales(per_prog[i])
             total = sum(self.weights.values())
-            fit = sum(self.weights[r.task] * r.fitness for r in results) / (total * len(self.seeds))
+            fit = sum(self.weights[r.task] * r.fitness for r in results) / (total * len(seeds))
             if any(r.diverged for r in results):
                 fit = WORST_FITNESS  # unusable if it diverges anywhere, however well it does elsewhere
             reason = next((f"{r.task}: {r.reason}" for r in results if r.reason), None)
+            per_seed = {}
+            for s in seeds:
+                mine = [r for r in results if r.seed == s]
+                bad = any(r.diverged for r in mine)
+                per_seed[s] = WORST_FITNESS if bad else sum(self.weights[r.task] * r.fitness for r in mine) / total
             # seconds count every run, the grid values not kept included: the compute spent
-            out.append(EvalResult(fit, results, sum(r.seconds for r in per_prog[i]), reason))
+            out.append(EvalResult(fit, results, sum(r.seconds for r in per_prog[i]), reason, per_seed))
         if len(out) == 1 and out[0].seconds == 0.0:
-            out[0] = EvalResult(out[0].fitness, out[0].tasks, time.perf_counter() - start, out[0].reason)
+            out[0] = EvalResult(out[0].fitness, out[0].tasks, time.perf_counter() - start, out[0].reason,
+                                out[0].seed_fitness)
         return out
 
     def baseline(self, task: str, seed: int, which: str = "adamw") -> np.ndarray:
@@ -201,7 +219,7 @@ class Evaluator:
 
     def _best_scales(self, results: list[TaskResult]) -> tuple[TaskResult, ...]:
         """Per task, the runs at the grid value with the best mean fitness over seeds."""
-        if len(self.lr_grid) == 1:
+        if len({r.lr_scale for r in results}) <= 1:
             return tuple(results)
         out: list[TaskResult] = []
         for name in self.tasks:
@@ -221,9 +239,10 @@ class Evaluator:
             _RUNNERS[key] = ProgramRunner(task, bucket)
         return _RUNNERS[key]
 
-    def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded]) -> list[list[TaskResult]]:
+    def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded], seeds: Sequence[int],
+                  grid: Sequence[float]) -> list[list[TaskResult]]:
         runner = self._runner(task, bucket)
-        runs = [(seed, scale) for seed in self.seeds for scale in self.lr_grid]
+        runs = [(seed, scale) for seed in seeds for scale in grid]
         jobs = [(j, seed, scale) for j in range(len(encs)) for seed, scale in runs]
         results: list[list[TaskResult]] = [[] for _ in encs]
         mode = self._mode(task, bucket, runner, encs, jobs, len(runs))

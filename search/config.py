@@ -100,6 +100,18 @@ class EvaluatorSection:
 
 
 @dataclass
+class RaceSection:
+    top_fraction: float = _f(0.0, "a program whose fitness would place it in this top fraction of the population is "
+                                  "scored on more task seeds, one at a time, paired with the incumbent (0: off)",
+                             ge=0, le=1)
+    max_seeds: int = _f(4, "task seeds a program is scored on at most (its first ones included)", ge=1)
+    z: float = _f(1.0, "the paired test stops a race once the mean paired difference with the incumbent is more "
+                       "than z standard errors away from 0", gt=0)
+    seeds: list[int] | None = _f(None, "task seeds a race draws, in order (default: the evaluator's seeds, then "
+                                       "the next integers)")
+
+
+@dataclass
 class FunnelSection:
     every: int = _f(0, "run the funnel every N evaluations (0: only at the end)", ge=0)
     top_k: int = _f(5, "distinct programs re-evaluated per round (by proxy fitness)", ge=1)
@@ -144,6 +156,7 @@ class Config:
     search: SearchSection = _f(SearchSection, "", factory=True)
     mutation: MutationSection = _f(MutationSection, "", factory=True)
     evaluator: EvaluatorSection = _f(EvaluatorSection, "", factory=True)
+    race: RaceSection = _f(RaceSection, "", factory=True)
     funnel: FunnelSection = _f(FunnelSection, "", factory=True)
     ray: RaySection = _f(RaySection, "", factory=True)
     run: RunSection = _f(RunSection, "", factory=True)

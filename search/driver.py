@@ -25,11 +25,14 @@ from dsl.check import prune
 from dsl.parse import parse, parse_file
 from dsl.printer import one_line
 from dsl.program import Program
-from search.backends.base import Backend, Job
+from search.backends.base import WORST_FITNESS, Backend, Job
 from search.evolution import Aging, Candidate, Evolution, SectionMutator, Tournament
 from search.funnel import Answer, Funnel
-from search.results import Cache, Entry, Outcome, to_outcome
-from search.rundir import EvaluationRow, FunnelRow, RunDir, read_evaluations, read_funnel
+from search.racing import OPEN, Racing
+from search.results import Cache, Entry, Outcome, mean_and_se, to_outcome
+from search.rundir import EvaluationRow, FunnelRow, RaceRow, RunDir, read_evaluations, read_funnel, read_races
+
+RACE_KEYS = 10**9  # race jobs get keys below -RACE_KEYS (children: ids >= 0; funnel: -1, -2, ...)
 
 
 def load_seed(spec: str) -> Program:
@@ -60,6 +63,22 @@ class Stats:
     funnel_best: dict | None = None
     phase: str = "search"
     eval_seconds: float = 0.0
+    race_evaluations: int = 0  # extra task seeds scored by racing
+
+
+@dataclass(frozen=True)
+class RaceJob:
+    """One more task seed of a program, asked for by the race of the candidate ``race_fp``."""
+
+    key: int
+    fingerprint: str
+    seed: int
+    role: str     # "candidate" or "incumbent"
+    race_fp: str  # the candidate's fingerprint
+    race_id: int  # the candidate's id
+
+    def to_state(self) -> dict:
+        return asdict(self)
 
 
 def make_evolution(cfg) -> Evolution:
@@ -77,7 +96,14 @@ class Driver:
         self.evolution = evolution or make_evolution(cfg)
         self.cache = Cache()
         self.funnel = Funnel.from_section(cfg.funnel)
-        self.counters = {"evaluations": 0, "cache_hits": 0}
+        self.counters = {"evaluations": 0, "cache_hits": 0, "race_evaluations": 0}
+        self.racing = Racing.from_config(cfg)
+        self.race_jobs: dict[int, RaceJob] = {}           # key -> race job in flight
+        self.race_prefilled: list[tuple[RaceJob, Outcome]] = []
+        self.race_tail: dict[tuple[str, int], RaceRow] = {}  # (fingerprint, seed) -> race row newer than the checkpoint
+        self.race_seq = 0
+        self.race_rows = 0
+        self._pending_race_rows: list[RaceRow] = []
         s = cfg.search
         self.max_proposals = s.max_proposals or 20 * s.max_evaluations
         self.on_progress = on_progress
@@ -110,7 +136,9 @@ class Driver:
                 "counters": dict(self.counters), "pending": pending, "waiters": waiters,
                 "rows": self.rows, "unconsumed": sorted(self.tail), "started": self.started, "elapsed": self.elapsed(),
                 "eval_seconds": self.eval_seconds, "finished": self.finished,
-                "funnel": {**self.funnel.state_dict(), "next_at": self.funnel_next_at}}
+                "funnel": {**self.funnel.state_dict(), "next_at": self.funnel_next_at},
+                "races": {"jobs": [j.to_state() for j in self.race_jobs.values()], "seq": self.race_seq,
+                          "rows": self.race_rows}}
 
     def load_state_dict(self, state: dict) -> None:
         """A checkpoint's state; one written before the core was split (format 1, the cache and
@@ -130,6 +158,9 @@ class Driver:
             self.inflight[c.id] = c
             self.by_fp[c.fingerprint] = c.id
         self.waiters = {int(k): [Candidate.from_state(w) for w in v] for k, v in state["waiters"].items()}
+        races = state.get("races") or {"jobs": [], "seq": 0, "rows": 0}
+        self.race_jobs = {d["key"]: RaceJob(**d) for d in races["jobs"]}
+        self.race_seq, self.race_rows = races["seq"], races["rows"]
 
     def checkpoint(self) -> None:
         self.rundir.write_checkpoint(self.state_dict())
@@ -140,6 +171,7 @@ class Driver:
         state = self.rundir.read_checkpoint()
         rows, self.torn_row = read_evaluations(self.rundir.evaluations.path, repair=True)
         fevals, frounds = read_funnel(self.rundir.funnel.path, repair=True)
+        race_rows, _ = read_races(self.rundir.races.path, repair=True)
         self.funnel_log = {(r.round, r.scale, r.fingerprint): r for r in fevals}
         self.logged_rounds = {r.round for r in frounds}
         if state is not None:
@@ -151,6 +183,14 @@ class Driver:
         self.tail = {r.id: r for r in rows[: self.rows] if r.id in unconsumed}
         self.tail.update({r.id: r for r in rows[self.rows:]})
         self.rows = len(rows)
+        if len(race_rows) < self.race_rows:
+            raise RuntimeError(f"{self.rundir.races.path} has {len(race_rows)} rows but the checkpoint "
+                               f"counts {self.race_rows}: the log was truncated")
+        self.race_tail = {(r.fingerprint, r.seed): r for r in race_rows[self.race_rows:]}
+        self.race_rows = len(race_rows)
+        if self.race_jobs:
+            jobs = [j for j in (self._race_submission(rj) for rj in self.race_jobs.values()) if j is not None]
+            self.backend.submit(jobs)
         # pending candidates whose result reached the log after the checkpoint: take it from there
         if self.inflight:
             jobs = []
@@ -172,7 +212,7 @@ class Driver:
 
     def _budget_left(self) -> bool:
         s = self.cfg.search
-        started = self.counters["evaluations"] + len(self.inflight)
+        started = self.counters["evaluations"] + len(self.inflight)  # children; racing's seeds come on top
         if started >= s.max_evaluations or self.evolution.counters["proposals"] >= self.max_proposals:
             return False
         return s.max_seconds is None or self.elapsed() < s.max_seconds
@@ -185,6 +225,11 @@ class Driver:
             self.counters["evaluations"] += 1
             self.cache.add(c.id, str(c.program), c.fingerprint, o)
         self.evolution.tell(c, o.fitness)
+        if c.parent is None and self.evolution.ready:  # the seeds are in: each may race the others
+            for s in self.evolution.seeds:
+                self._maybe_race(s.fingerprint)
+        else:
+            self._maybe_race(c.fingerprint)
         logged = self.tail.pop(c.id, None)
         if logged is not None and logged.fingerprint == c.fingerprint:
             return  # already in the log (written before the interruption)
@@ -192,7 +237,8 @@ class Driver:
             id=c.id, parent=c.parent, mutation=c.mutation, source=str(c.program), fingerprint=c.fingerprint,
             fitness=o.fitness, cached=cached, tasks=o.tasks, lr_scales=o.lr_scales, reason=o.reason,
             seconds=round(o.seconds, 6), length=len(c.program.statements), redundant=c.redundant,
-            redraws=c.redraws, evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3)))
+            redraws=c.redraws, evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3),
+            seed_fitness=dict(o.seeds), fitness_se=mean_and_se(o.seeds)[1] if o.seeds else None))
         self.rows += 1
 
     def _diverged(self, c: Candidate) -> Candidate:
@@ -237,12 +283,18 @@ class Driver:
     def _collect(self) -> None:
         """Wait for results; complete them in id order (so the local backend is deterministic)."""
         done, self.prefilled = list(self.prefilled), []
+        races, self.race_prefilled = list(self.race_prefilled), []
         if self.backend.in_flight():
-            for job, result in self.backend.wait(timeout=0.0 if done else 1.0):
+            for job, result in self.backend.wait(timeout=0.0 if done or races else 1.0):
+                o = to_outcome(result)
+                if job.kind == "race":
+                    if job.key in self.race_jobs:
+                        self.eval_seconds += o.seconds
+                        races.append((self.race_jobs[job.key], o))
+                    continue
                 c = self.inflight.get(job.key)
                 if c is None:
                     continue
-                o = to_outcome(result)
                 self.eval_seconds += o.seconds
                 done.append((c, o))
         done.sort(key=lambda x: x[0].id)
@@ -252,10 +304,15 @@ class Driver:
             self._record(c, o, cached=False)
             for w in self.waiters.pop(c.id, []):
                 self._record(w, o._replace(seconds=0.0), cached=True)
+        races.sort(key=lambda x: -x[0].key)  # in the order they were asked for
+        for rj, o in races:
+            self._record_race(rj, o)
 
     def _flush(self) -> None:
         self.rundir.evaluations.append(self._pending_rows)
         self._pending_rows = []
+        self.rundir.races.append(self._pending_race_rows)
+        self._pending_race_rows = []
 
     def _maybe_checkpoint(self, force: bool = False) -> None:
         t, n = self._last_ckpt
@@ -298,7 +355,7 @@ class Driver:
                 break
             if self.evolution.ready:
                 self._fill()
-            if not self.inflight and not self.prefilled:
+            if not self.inflight and not self.prefilled and not self.race_jobs:
                 break
             self._collect()
             self._maybe_restart()
@@ -329,7 +386,7 @@ class Driver:
         return summary
 
     def _drain(self, stop) -> None:
-        while self.inflight or self.prefilled:
+        while self.inflight or self.prefilled or self.race_jobs:
             if stop():
                 self.interrupted = True
                 return
@@ -340,6 +397,66 @@ class Driver:
         s, n = self.cfg.search, self.evolution.counters
         if s.restart_every and self.evolution.ready and self.counters["evaluations"] // s.restart_every > n["restarts"]:
             self.evolution.restart(s.restart_from)
+
+    # --- racing --------------------------------------------------------------------------------
+
+    def _maybe_race(self, fp: str) -> None:
+        """Start or continue the race of ``fp`` when the policy asks for another seed: the
+        candidate and, where it lacks that seed, the incumbent (the best other program known)."""
+        if not self.racing.enabled or any(fp in (j.race_fp, j.fingerprint) for j in self.race_jobs.values()):
+            return  # one seed at a time: its race (or a seed of it) is being scored
+        entry = self.cache.get(fp)
+        if entry is None or not entry.seeds or entry.fitness <= WORST_FITNESS:
+            return
+        others = [i.fitness for i in self.evolution.population if i.fingerprint != fp]
+        if not self.racing.worth_racing(entry.fitness, others):
+            return
+        inc = next((e for e in self.cache.top(2) if e.fingerprint != fp), None)
+        if inc is not None and self.racing.verdict(entry.seeds, inc.seeds) != OPEN:
+            return
+        seed = self.racing.next_seed(entry.seeds)
+        if seed is None:
+            return
+        jobs = [self._race_job(entry, seed, "candidate", entry)]
+        busy = {(j.fingerprint, j.seed) for j in self.race_jobs.values()}
+        if inc is not None and inc.seeds and seed not in inc.seeds and (inc.fingerprint, seed) not in busy:
+            jobs.append(self._race_job(inc, seed, "incumbent", entry))
+        self.backend.submit([j for j in jobs if j is not None])
+
+    def _race_job(self, entry: Entry, seed: int, role: str, race: Entry) -> Job | None:
+        self.race_seq += 1
+        rj = RaceJob(-(RACE_KEYS + self.race_seq), entry.fingerprint, seed, role, race.fingerprint, race.id)
+        self.race_jobs[rj.key] = rj
+        return self._race_submission(rj)
+
+    def _race_submission(self, rj: RaceJob) -> Job | None:
+        """The job that scores ``rj``, or None when the log already holds its result."""
+        logged = self.race_tail.get((rj.fingerprint, rj.seed))
+        if logged is not None:
+            self.race_prefilled.append((rj, Outcome.of(logged)))
+            return None
+        entry = self.cache.get(rj.fingerprint)
+        lr = tuple(sorted(entry.lr_scales.items())) or None
+        return Job(rj.key, prune(parse(entry.source)), "proxy", seeds=(rj.seed,), lr_scales=lr, kind="race")
+
+    def _record_race(self, rj: RaceJob, o: Outcome) -> None:
+        """A race result: the program's entry and its members in the population take the new
+        mean; the row is logged; the race goes on if the paired test is still open."""
+        self.race_jobs.pop(rj.key, None)
+        self.counters["race_evaluations"] += 1
+        scored = o.seeds or {rj.seed: o.fitness}
+        entry = self.cache.add_seeds(rj.fingerprint, o._replace(seeds=scored))
+        self.evolution.rescore(rj.fingerprint, entry.fitness)
+        if self.race_tail.pop((rj.fingerprint, rj.seed), None) is None:
+            self._pending_race_rows.append(RaceRow(
+                id=entry.id, fingerprint=rj.fingerprint, seed=rj.seed, role=rj.role, race=rj.race_id,
+                fitness=scored.get(rj.seed, o.fitness), mean=entry.fitness, se=entry.se, seeds=len(entry.seeds),
+                tasks=o.tasks, lr_scales=o.lr_scales, reason=o.reason, seconds=round(o.seconds, 6),
+                evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3)))
+            self.race_rows += 1
+        self._maybe_race(rj.race_fp)
+        if rj.fingerprint != rj.race_fp:  # an incumbent's own race may have waited for this seed
+            self._maybe_race(rj.fingerprint)
 
     # --- funnel --------------------------------------------------------------------------------
 
@@ -354,12 +471,12 @@ class Driver:
             if logged is not None:
                 results[i] = Outcome.of(logged)
             else:
-                jobs.append(Job(-(i + 1), prune(parse(e.source)), scale))
+                jobs.append(Job(-(i + 1), prune(parse(e.source)), scale, kind="funnel"))
         if jobs:
             self.backend.submit(jobs)
             while len(results) < len(entries):
                 for job, res in self.backend.wait(timeout=1.0):
-                    if job.key < 0:
+                    if job.kind == "funnel":
                         results[-job.key - 1] = to_outcome(res)
                 self._progress(phase=f"funnel {scale}")
         return [results[i] for i in range(len(entries))]
@@ -396,7 +513,8 @@ class Driver:
             elapsed=el, in_flight=len(self.inflight),
             best_fitness=best.fitness if best else None, best_id=best.id if best else None,
             best_program=one_line(best.program) if best else "", funnel_rounds=self.funnel.rounds,
-            funnel_best=ans.to_json() if ans else None, phase=phase, eval_seconds=self.eval_seconds)
+            funnel_best=ans.to_json() if ans else None, phase=phase, eval_seconds=self.eval_seconds,
+            race_evaluations=c["race_evaluations"])
 
     def _progress(self, phase: str = "search") -> None:
         if self.on_progress is not None:

@@ -174,6 +174,16 @@ class Evolution:
             self.best = ind
         return ind
 
+    def rescore(self, fingerprint: str, fitness: float) -> None:
+        """A program's fitness changed (racing scored it on more seeds): every member with its
+        fingerprint, the seeds and the best so far take the new value."""
+        for ind in (*self.population, *self.seeds, *([self.best] if self.best else [])):
+            if ind.fingerprint == fingerprint:
+                ind.fitness = fitness
+        members = [*self.population, *([self.best] if self.best else [])]
+        if members:
+            self.best = max(members, key=lambda i: i.fitness)
+
     def restart(self, source: str = "best") -> None:
         """Refill the population from the seeds, the best so far, or both (alternating)."""
         src = {"seeds": self.seeds, "best": [self.best], "both": [self.best, *self.seeds]}[source]

@@ -1,14 +1,19 @@
-"""What the search knows of an evaluation: its ``Outcome``, and the cache from fingerprint to the
-first outcome of that fingerprint (so a rediscovered program costs no evaluation).
+"""What the search knows of an evaluation: its ``Outcome``, and the cache from fingerprint to
+what is known of that program (so a rediscovered program costs no evaluation).
 
-Pure data, no I/O: the driver fills the cache, the funnel ranks its entries.
+An entry keeps the program's fitness per task seed: racing (``search.racing``) adds seeds to an
+entry, and its fitness becomes the mean over the seeds scored, with a standard error. Pure data,
+no I/O: the driver fills the cache, the funnel ranks its entries.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
+
+import numpy as np
 
 from search.backends.base import WORST_FITNESS, EvalResultLike
 
@@ -21,11 +26,13 @@ class Outcome(NamedTuple):
     reason: str | None
     seconds: float
     lr_scales: dict[str, float]  # per task: the learning-rate grid value it scored at
+    seeds: Mapping[int, float] = {}  # per task seed: the weighted mean over tasks (empty: not reported)
 
     @classmethod
     def of(cls, row) -> Outcome:
-        """The outcome an ``EvaluationRow`` or ``FunnelRow`` recorded."""
-        return cls(row.fitness, dict(row.tasks), row.reason, row.seconds, dict(row.lr_scales))
+        """The outcome an ``EvaluationRow``, ``FunnelRow`` or ``RaceRow`` recorded."""
+        return cls(row.fitness, dict(row.tasks), row.reason, row.seconds, dict(row.lr_scales),
+                   dict(row.seed_fitness))
 
 
 def to_outcome(result: EvalResultLike) -> Outcome:
@@ -39,7 +46,18 @@ def to_outcome(result: EvalResultLike) -> Outcome:
     if not math.isfinite(fitness):
         fitness = WORST_FITNESS
     tasks = {k: (sum(v) / len(v) if all(map(math.isfinite, v)) else WORST_FITNESS) for k, v in per.items()}
-    return Outcome(fitness, tasks, result.reason, float(result.seconds), lr)
+    seeds = {int(s): (float(f) if math.isfinite(f) else WORST_FITNESS) for s, f in result.seed_fitness.items()}
+    return Outcome(fitness, tasks, result.reason, float(result.seconds), lr, seeds)
+
+
+def mean_and_se(seeds: Mapping[int, float]) -> tuple[float, float | None]:
+    """The mean over seeds (``WORST_FITNESS`` if any is) and its standard error (None below 2 seeds)."""
+    values = list(seeds.values())
+    if any(v <= WORST_FITNESS for v in values):
+        return WORST_FITNESS, None
+    if len(values) < 2:
+        return float(values[0]), None
+    return float(np.mean(values)), float(np.std(values, ddof=1) / math.sqrt(len(values)))
 
 
 @dataclass
@@ -53,11 +71,17 @@ class Entry:
     source: str
     fingerprint: str
     lr_scales: dict[str, float] = field(default_factory=dict)
+    seeds: dict[int, float] = field(default_factory=dict)  # fitness per task seed scored
 
     @property
     def outcome(self) -> Outcome:
         """The outcome a cache hit records (it costs no evaluator time)."""
-        return Outcome(self.fitness, self.tasks, self.reason, 0.0, self.lr_scales)
+        return Outcome(self.fitness, self.tasks, self.reason, 0.0, self.lr_scales, dict(self.seeds))
+
+    @property
+    def se(self) -> float | None:
+        """Standard error of ``fitness`` over the seeds scored (None below 2 seeds)."""
+        return mean_and_se(self.seeds)[1] if self.seeds else None
 
 
 class Cache:
@@ -78,7 +102,24 @@ class Cache:
     def add(self, id: int, source: str, fingerprint: str, o: Outcome) -> Entry:
         """Record the evaluation of ``fingerprint`` unless it is known; returns the entry kept."""
         return self._entries.setdefault(
-            fingerprint, Entry(o.fitness, o.tasks, o.reason, id, source, fingerprint, dict(o.lr_scales)))
+            fingerprint, Entry(o.fitness, o.tasks, o.reason, id, source, fingerprint, dict(o.lr_scales),
+                               dict(o.seeds)))
+
+    def add_seeds(self, fingerprint: str, o: Outcome) -> Entry:
+        """More task seeds of a known program (racing): its fitness becomes the mean over every
+        seed scored, its per-task fitness the seed-weighted mean."""
+        e = self._entries[fingerprint]
+        new = {s: f for s, f in o.seeds.items() if s not in e.seeds}
+        if not new:
+            return e
+        n_old, n_new = len(e.seeds), len(new)
+        e.tasks = {t: (e.tasks.get(t, v) * n_old + o.tasks.get(t, v) * n_new) / (n_old + n_new)
+                   for t, v in e.tasks.items()}
+        e.seeds.update(new)
+        e.fitness = mean_and_se(e.seeds)[0]
+        if e.reason is None and o.reason is not None:
+            e.reason = o.reason
+        return e
 
     def entries(self) -> list[Entry]:
         return list(self._entries.values())
@@ -94,5 +135,6 @@ class Cache:
 
     def load_state_dict(self, d: dict) -> None:
         """Entries written before they had ``lr_scales`` load with none."""
-        self._entries = {fp: replace(Entry(**{**e, "lr_scales": dict(e.get("lr_scales") or {})}))
+        self._entries = {fp: replace(Entry(**{**e, "lr_scales": dict(e.get("lr_scales") or {}),
+                                              "seeds": {int(s): float(f) for s, f in (e.get("seeds") or {}).items()}}))
                          for fp, e in d.items()}

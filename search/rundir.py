@@ -5,6 +5,7 @@ Layout::
     config.yaml          the resolved config (every key)
     evaluations.jsonl    one row per child (evaluated or cache hit), flushed and fsynced
     funnel.jsonl         funnel re-evaluations (x10, x100) and one summary row per round
+    races.jsonl          racing: programs scored on more task seeds (only when racing is on)
     checkpoint.json      population, RNG state, cache, counters; replaced atomically
     summary.json, best.train   written when the search ends
 
@@ -69,6 +70,19 @@ def _floats(x: Any) -> dict[str, float]:
     return {str(k): float(v) for k, v in x.items()}
 
 
+def _seed_floats(x: Any) -> dict[int, float]:
+    """Per task seed (JSON object keys are strings) -> fitness."""
+    if x is None:
+        return {}
+    if not isinstance(x, dict):
+        raise TypeError(f"expected an object, got {type(x).__name__}")
+    return {int(k): float(v) for k, v in x.items()}
+
+
+def _seed_json(x: dict[int, float]) -> dict[str, float]:
+    return {str(k): v for k, v in sorted(x.items())}
+
+
 def _opt_int(x: Any) -> int | None:
     return None if x is None else int(x)
 
@@ -99,6 +113,8 @@ class EvaluationRow:
     evaluations: int | None = None  # the search's evaluation counter after this row
     time: float | None = None   # seconds since the run started
     curves: dict[str, list[float]] | None = None  # per-task validation curves, when logged
+    seed_fitness: dict[int, float] = field(default_factory=dict)  # per task seed, as known when written
+    fitness_se: float | None = None  # standard error of fitness over those seeds (None below 2)
     line: int = field(default=0, compare=False)  # line in the log it was read from (0: not read)
 
     KEYS = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
@@ -110,9 +126,17 @@ class EvaluationRow:
              "seconds": self.seconds, "length": self.length, "redundant": self.redundant,
              "redraws": self.redraws, "evaluations": self.evaluations, "time": self.time,
              "format": ROW_FORMAT}
+        if self.seed_fitness:
+            d["seed_fitness"] = _seed_json(self.seed_fitness)
+            d["fitness_se"] = self.fitness_se
         if self.curves is not None:
             d["curves"] = self.curves
         return d
+
+    @property
+    def seeds(self) -> int:
+        """Task seeds behind ``fitness`` (1 when the row does not say)."""
+        return max(1, len(self.seed_fitness))
 
     @classmethod
     def from_json(cls, raw: Any, path=None, line: int = 0) -> EvaluationRow:
@@ -129,6 +153,7 @@ class EvaluationRow:
                 redraws=_opt_int(r.get("redraws")), evaluations=_opt_int(r.get("evaluations")),
                 time=_opt_float(r.get("time")),
                 curves=None if curves is None else {str(k): [float(x) for x in v] for k, v in curves.items()},
+                seed_fitness=_seed_floats(r.get("seed_fitness")), fitness_se=_opt_float(r.get("fitness_se")),
                 line=line)
         except (TypeError, ValueError, AttributeError) as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
@@ -154,6 +179,7 @@ class FunnelRow:
     lr_scales: dict[str, float] = field(default_factory=dict)
     reason: str | None = None
     seconds: float = 0.0
+    seed_fitness: dict[int, float] = field(default_factory=dict)
     line: int = field(default=0, compare=False)
 
     KEYS = ("round", "scale", "id", "fingerprint", "fitness")
@@ -162,7 +188,8 @@ class FunnelRow:
         return {"kind": "eval", "round": self.round, "evaluations": self.evaluations, "scale": self.scale,
                 "id": self.id, "fingerprint": self.fingerprint, "fitness": self.fitness, "tasks": self.tasks,
                 "lr_scales": self.lr_scales, "proxy_fitness": self.proxy_fitness, "reason": self.reason,
-                "seconds": self.seconds, "source": self.source, "format": ROW_FORMAT}
+                "seconds": self.seconds, "source": self.source, "format": ROW_FORMAT,
+                **({"seed_fitness": _seed_json(self.seed_fitness)} if self.seed_fitness else {})}
 
     @classmethod
     def from_json(cls, raw: Any, path=None, line: int = 0) -> FunnelRow:
@@ -174,9 +201,69 @@ class FunnelRow:
                        evaluations=_opt_int(r.get("evaluations")), tasks=_floats(r.get("tasks")),
                        lr_scales=_floats(r.get("lr_scales")),
                        reason=None if r.get("reason") is None else str(r["reason"]),
-                       seconds=float(r.get("seconds") or 0.0), line=line)
+                       seconds=float(r.get("seconds") or 0.0), seed_fitness=_seed_floats(r.get("seed_fitness")),
+                       line=line)
         except (TypeError, ValueError, AttributeError) as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
+
+
+@dataclass(frozen=True)
+class RaceRow:
+    """One more task seed of a program (``races.jsonl``): racing scores a candidate, and the
+    incumbent it is compared with, on seeds beyond the evaluator's, at the learning rate its first
+    seeds chose. ``fitness`` is this seed's score; ``mean``, ``se`` and ``seeds`` what is known of
+    the program after it."""
+
+    id: int              # the program's first row in evaluations.jsonl
+    fingerprint: str
+    seed: int
+    role: str            # "candidate" or "incumbent"
+    race: int            # the id of the candidate whose race asked for this seed
+    fitness: float
+    mean: float
+    se: float | None
+    seeds: int
+    tasks: dict[str, float] = field(default_factory=dict)
+    lr_scales: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    seconds: float = 0.0
+    evaluations: int | None = None
+    time: float | None = None
+    line: int = field(default=0, compare=False)
+
+    KEYS = ("id", "fingerprint", "seed", "role", "race", "fitness", "mean", "seeds")
+
+    @property
+    def seed_fitness(self) -> dict[int, float]:
+        return {self.seed: self.fitness}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "fingerprint": self.fingerprint, "seed": self.seed, "role": self.role,
+                "race": self.race, "fitness": self.fitness, "mean": self.mean, "se": self.se, "seeds": self.seeds,
+                "tasks": self.tasks, "lr_scales": self.lr_scales, "reason": self.reason, "seconds": self.seconds,
+                "evaluations": self.evaluations, "time": self.time, "format": ROW_FORMAT}
+
+    @classmethod
+    def from_json(cls, raw: Any, path=None, line: int = 0) -> RaceRow:
+        r = _need(raw, cls.KEYS, path, line)
+        try:
+            if r["role"] not in ("candidate", "incumbent"):
+                raise ValueError(f"role must be candidate or incumbent, got {r['role']!r}")
+            return cls(id=int(r["id"]), fingerprint=str(r["fingerprint"]), seed=int(r["seed"]), role=str(r["role"]),
+                       race=int(r["race"]), fitness=float(r["fitness"]), mean=float(r["mean"]),
+                       se=_opt_float(r.get("se")), seeds=int(r["seeds"]), tasks=_floats(r.get("tasks")),
+                       lr_scales=_floats(r.get("lr_scales")),
+                       reason=None if r.get("reason") is None else str(r["reason"]),
+                       seconds=float(r.get("seconds") or 0.0), evaluations=_opt_int(r.get("evaluations")),
+                       time=_opt_float(r.get("time")), line=line)
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
+
+
+def read_races(path: Path, repair: bool = False) -> tuple[list[RaceRow], bool]:
+    """The rows of a ``races.jsonl`` (none if absent) and whether a torn last line was found."""
+    raw, torn = read_jsonl(path, repair=repair)
+    return [RaceRow.from_json(r, path, i + 1) for i, r in enumerate(raw)], torn
 
 
 @dataclass(frozen=True)
@@ -325,6 +412,7 @@ class RunDir:
         self.path = Path(path)
         self.evaluations = JsonlLog(self.path / "evaluations.jsonl")
         self.funnel = JsonlLog(self.path / "funnel.jsonl")
+        self.races = JsonlLog(self.path / "races.jsonl")
 
     @property
     def config_path(self) -> Path:
@@ -387,6 +475,7 @@ class RunDir:
     def close(self) -> None:
         self.evaluations.close()
         self.funnel.close()
+        self.races.close()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -144,6 +144,7 @@ class _R:
     tasks: tuple
     seconds: float = 0.0
     reason: str | None = None
+    seed_fitness: dict = field(default_factory=dict)  # not reported (racing then leaves the program alone)
 
 
 class ScaleEvaluator:
@@ -271,9 +272,9 @@ def test_killed_run_loses_nothing_already_logged_and_resumes_identically(tmp_pat
     evaluated = {"n": 0}
     real = backend.pool.evaluate
 
-    def counting(programs, scale):
+    def counting(programs, scale, seeds=None, lr_scales=None):
         evaluated["n"] += len(programs) if scale == "proxy" else 0
-        return real(programs, scale)
+        return real(programs, scale, seeds, lr_scales)
 
     backend.pool.evaluate = counting
     s2.run()

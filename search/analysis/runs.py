@@ -15,7 +15,7 @@ import difflib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -29,7 +29,16 @@ from search import config
 from search.backends.base import WORST_FITNESS, BaselineEvaluator, CurveResult, EvaluatorSpec
 from search.funnel import Answer
 from search.funnel import answer as funnel_answer
-from search.rundir import EvaluationRow, FunnelRow, RoundRow, RunDirError, read_evaluations, read_funnel
+from search.rundir import (
+    EvaluationRow,
+    FunnelRow,
+    RaceRow,
+    RoundRow,
+    RunDirError,
+    read_evaluations,
+    read_funnel,
+    read_races,
+)
 from simplify import simplify as simplify_program
 
 Point = tuple[float, float]
@@ -52,6 +61,7 @@ class Run:
     summary: dict | None       # summary.json (None while the run has not finished)
     config: dict | None        # config.yaml as a mapping (None if absent)
     torn: bool = False         # the log's last line was cut by a kill (ignored here)
+    races: tuple[RaceRow, ...] = ()  # racing's extra task seeds (races.jsonl), in order
 
     @property
     def scales(self) -> tuple[str, ...]:
@@ -77,6 +87,7 @@ def load_run(path: str | Path) -> Run:
     try:
         rows, torn = read_evaluations(evals)
         funnel, rounds = read_funnel(path / "funnel.jsonl")
+        races, _ = read_races(path / "races.jsonl")
     except RunDirError as exc:
         raise InspectError(str(exc)) from None
     except OSError as exc:
@@ -88,7 +99,7 @@ def load_run(path: str | Path) -> Run:
             config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
             raise InspectError(f"{path / 'config.yaml'}: cannot read ({exc})") from None
-    return Run(path, tuple(rows), tuple(funnel), tuple(rounds), summary, config, torn)
+    return Run(path, tuple(rows), tuple(funnel), tuple(rounds), summary, config, torn, tuple(races))
 
 
 def _json_file(p: Path) -> dict | None:
@@ -124,6 +135,8 @@ class TopProgram:
     funnel: dict[str, float]       # scale -> fitness where the funnel re-scored it
     tasks: dict[str, float]
     lr_scales: dict[str, float] = field(default_factory=dict)  # per task: the lr grid value it scored at
+    seeds: int = 1                 # task seeds behind ``fitness``
+    se: float | None = None        # its standard error over them (None below 2)
 
 
 def funnel_scores(run: Run) -> dict[str, dict[str, float]]:
@@ -135,12 +148,21 @@ def funnel_scores(run: Run) -> dict[str, dict[str, float]]:
 
 
 def distinct_best(run: Run) -> list[Row]:
-    """One row per fingerprint (the first logged), scored programs only, best proxy fitness first."""
+    """One row per fingerprint (the first logged), scored programs only, best proxy fitness first.
+
+    Where racing scored a program on more task seeds (``races.jsonl``), its row carries every
+    seed's score and the mean over them (with its standard error), as the search ranked it."""
     first: dict[str, Row] = {}
     for r in run.rows:
-        if r.fitness > WORST_FITNESS and (r.fingerprint not in first or r.id < first[r.fingerprint].id):
+        if r.fingerprint not in first or r.id < first[r.fingerprint].id:
             first[r.fingerprint] = r
-    return sorted(first.values(), key=lambda r: (-r.fitness, r.id))
+    for race in run.races:
+        r = first.get(race.fingerprint)
+        if r is not None:
+            first[race.fingerprint] = replace(r, fitness=race.mean, fitness_se=race.se,
+                                              seed_fitness={**r.seed_fitness, race.seed: race.fitness})
+    scored = [r for r in first.values() if r.fitness > WORST_FITNESS]
+    return sorted(scored, key=lambda r: (-r.fitness, r.id))
 
 
 def simplified(program: Program) -> tuple[Program, str | None]:
@@ -161,7 +183,8 @@ def top_programs(run: Run, k: int = 10, simplify: bool = True) -> list[TopProgra
         simple, family = simplified(program) if simplify else (None, None)
         out.append(TopProgram(rank, r.id, r.fingerprint, r.fitness, one_line(program),
                               one_line(simple) if simple is not None else None, family,
-                              dict(scores.get(r.fingerprint, {})), dict(r.tasks), dict(r.lr_scales)))
+                              dict(scores.get(r.fingerprint, {})), dict(r.tasks), dict(r.lr_scales), r.seeds,
+                              r.fitness_se))
     return out
 
 
@@ -251,6 +274,8 @@ class Statistics:
     funnel_evaluations: int
     funnel_seconds: float
     funnel_rounds: int
+    race_evaluations: int = 0   # extra task seeds scored by racing
+    race_seconds: float = 0.0
 
 
 def statistics(run: Run) -> Statistics:
@@ -284,7 +309,8 @@ def statistics(run: Run) -> Statistics:
         wall_time=None if wall is None else float(wall),
         evals_per_s=ev / wall if wall else None, eval_seconds=sum(r.seconds for r in evaluated),
         funnel_evaluations=len(run.funnel), funnel_seconds=sum(f.seconds for f in run.funnel),
-        funnel_rounds=len(run.rounds))
+        funnel_rounds=len(run.rounds), race_evaluations=len(run.races),
+        race_seconds=sum(r.seconds for r in run.races))
 
 
 # --- plot data ----------------------------------------------------------------------------------

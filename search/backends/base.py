@@ -23,6 +23,14 @@ class Job:
     program: Program
     scale: str = "proxy"
     attempts: int = 0  # times it was resubmitted after a worker died
+    seeds: tuple[int, ...] | None = None  # task seeds to run (None: the evaluator's own)
+    lr_scales: tuple[tuple[str, float], ...] | None = None  # per task, the one lr grid value to run at
+    kind: str = "child"  # what the driver asked for: "child", "funnel" or "race"
+
+    @property
+    def group(self) -> tuple:
+        """Jobs of one group go to the evaluator in one call."""
+        return (self.scale, self.seeds, self.lr_scales)
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Failed:
     seconds: float = 0.0
     fitness: float = WORST_FITNESS
     tasks: tuple = field(default=())
+    seed_fitness: Mapping[int, float] = field(default_factory=dict)  # nothing was scored
 
     def to_json(self) -> dict:
         return {"fitness": self.fitness, "tasks": [], "seconds": self.seconds, "reason": self.reason}
@@ -54,13 +63,16 @@ class EvalResultLike(Protocol):
     tasks: tuple  # of TaskResultLike
     seconds: float
     reason: str | None
+    seed_fitness: Mapping[int, float]  # per task seed: the weighted mean over tasks
 
 
 class Evaluator(Protocol):
     """What ``EvaluatorSpec.build`` makes: ``factory(scale=..., **kwargs)`` with the keyword
-    arguments of ``from_section``, and ``evaluate`` over a list of programs."""
+    arguments of ``from_section``, and ``evaluate`` over a list of programs, optionally on other
+    task seeds and at one learning-rate grid value per task (racing)."""
 
-    def evaluate(self, programs: list[Program]) -> list[EvalResultLike]: ...
+    def evaluate(self, programs: list[Program], seeds: tuple[int, ...] | None = None,
+                 lr_scales: Mapping[str, float] | None = None) -> list[EvalResultLike]: ...
 
 
 @runtime_checkable
@@ -135,12 +147,17 @@ class EvaluatorPool:
             ev = self._by_scale[scale] = self.spec.build(scale)
         return ev
 
-    def evaluate(self, programs: list[Program], scale: str) -> list:
-        return list(self.get(scale).evaluate(programs))
+    def evaluate(self, programs: list[Program], scale: str, seeds: tuple[int, ...] | None = None,
+                 lr_scales: tuple[tuple[str, float], ...] | None = None) -> list:
+        ev = self.get(scale)
+        if seeds is None and lr_scales is None:
+            return list(ev.evaluate(programs))
+        return list(ev.evaluate(programs, seeds=seeds, lr_scales=dict(lr_scales) if lr_scales else None))
 
 
-def group_by_scale(jobs: list[Job]) -> dict[str, list[Job]]:
-    out: dict[str, list[Job]] = {}
+def group_jobs(jobs: list[Job]) -> dict[tuple, list[Job]]:
+    """Jobs by ``Job.group``, in order of first appearance."""
+    out: dict[tuple, list[Job]] = {}
     for job in jobs:
-        out.setdefault(job.scale, []).append(job)
+        out.setdefault(job.group, []).append(job)
     return out

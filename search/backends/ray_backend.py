@@ -41,8 +41,8 @@ class EvaluatorActor:
         self.pool.get("proxy")
         return True
 
-    def evaluate(self, programs, scale: str) -> list:
-        return self.pool.evaluate(list(programs), scale)
+    def evaluate(self, programs, scale: str, seeds=None, lr_scales=None) -> list:
+        return self.pool.evaluate(list(programs), scale, seeds, lr_scales)
 
     def pid(self) -> int:
         return os.getpid()
@@ -166,9 +166,9 @@ class RayBackend:
                     rest = deque()
                     while self.queue and len(jobs) < self.per_call:
                         j = self.queue.popleft()
-                        (jobs if j.scale == first.scale and j.key not in self.solo else rest).append(j)
+                        (jobs if j.group == first.group and j.key not in self.solo else rest).append(j)
                     self.queue.extendleft(reversed(rest))
-                ref = slot.actor.evaluate.remote([j.program for j in jobs], first.scale)
+                ref = slot.actor.evaluate.remote([j.program for j in jobs], first.scale, first.seeds, first.lr_scales)
                 if not slot.calls:
                     slot.head_started = now
                 slot.calls.append(ref)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from search.backends.base import Job
@@ -24,6 +24,7 @@ class SimResult:
     tasks: tuple = ()
     seconds: float = 0.0
     reason: str | None = None
+    seed_fitness: dict = field(default_factory=dict)
 
 
 class SimulatedBackend:

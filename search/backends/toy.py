@@ -8,10 +8,11 @@ end without JAX; ``delay_s`` adds a fixed sleep per program to mimic an expensiv
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -41,10 +42,12 @@ class ToyResult:
     tasks: tuple[ToyTaskResult, ...]
     seconds: float
     reason: str | None
+    seed_fitness: Mapping[int, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"fitness": self.fitness, "tasks": [asdict(t) for t in self.tasks],
-                "seconds": self.seconds, "reason": self.reason}
+                "seconds": self.seconds, "reason": self.reason,
+                "seed_fitness": {str(k): v for k, v in self.seed_fitness.items()}}
 
 
 def _train(program: Program, seed: int, steps: int, dim: int) -> float:
@@ -73,38 +76,56 @@ class ToyEvaluator:
                  seeds: Sequence[int] = (0,), hurdle: float | None = None, cache_dir=None,
                  hurdle_fraction: float = 0.3, batching: str = "auto", batch_size: int = 32,
                  steps: int = 30, dim: int = 8, delay_s: float = 0.0, slow_op: str | None = None,
-                 slow_s: float = 0.0):
+                 slow_s: float = 0.0, noise: float = 0.0):
         self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         self.scale, self.seeds, self.hurdle = scale, tuple(seeds), hurdle
         self.steps = steps * SCALE_STEPS[scale]
         self.dim, self.delay_s, self.base_steps = dim, delay_s, steps
         self.slow_op, self.slow_s = slow_op, slow_s  # programs using slow_op hang (timeout tests)
+        self.noise = float(noise)  # std of a seed-to-seed noise added to each task fitness (racing tests)
         self._baseline = {s: _train(library.get("sgd"), s, self.steps, dim) for s in self.seeds}
 
     def config(self) -> dict:
         return {"tasks": self.tasks, "scale": self.scale, "seeds": list(self.seeds), "hurdle": self.hurdle,
                 "steps": self.base_steps, "dim": self.dim, "delay_s": self.delay_s,
-                "slow_op": self.slow_op, "slow_s": self.slow_s}
+                "slow_op": self.slow_op, "slow_s": self.slow_s, "noise": self.noise}
 
-    def evaluate_one(self, program: Program) -> ToyResult:
+    def _noise(self, program: Program, seed: int) -> float:
+        """A fixed draw of N(0, noise) per (program, seed): the same program and seed always get
+        the same luck, as a real proxy task's seed does."""
+        if not self.noise:
+            return 0.0
+        h = hashlib.sha256(f"{program}|{seed}".encode()).digest()
+        return float(np.random.default_rng(int.from_bytes(h[:8], "little")).normal(0.0, self.noise))
+
+    def evaluate_one(self, program: Program, seeds: Sequence[int] | None = None) -> ToyResult:
         t0 = time.perf_counter()
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.slow_op and any(st.op == self.slow_op for st in program.statements):
             time.sleep(self.slow_s)
+        seeds = self.seeds if seeds is None else tuple(int(s) for s in seeds)
         results, reason = [], None
         for name in self.tasks:
-            for seed in self.seeds:
+            for seed in seeds:
                 loss = _train(program, seed, self.steps, self.dim)
+                if seed not in self._baseline:
+                    self._baseline[seed] = _train(library.get("sgd"), seed, self.steps, self.dim)
                 base = self._baseline[seed]
                 diverged = not math.isfinite(loss)
-                fit = WORST_FITNESS if diverged else max(WORST_FITNESS, math.log(base / max(loss, 1e-30)))
+                fit = WORST_FITNESS if diverged else max(WORST_FITNESS, math.log(base / max(loss, 1e-30))
+                                                         + self._noise(program, seed))
                 if diverged and reason is None:
                     reason = f"{name}: diverged"
                 results.append(ToyTaskResult(name, self.scale, seed, loss, base, fit, diverged))
         total = sum(self.tasks.values())
-        fitness = sum(self.tasks[r.task] * r.fitness for r in results) / (total * len(self.seeds))
-        return ToyResult(float(fitness), tuple(results), time.perf_counter() - t0, reason)
+        per_seed = {s: (WORST_FITNESS if any(r.diverged for r in results if r.seed == s)
+                        else sum(self.tasks[r.task] * r.fitness for r in results if r.seed == s) / total)
+                    for s in seeds}
+        fitness = sum(self.tasks[r.task] * r.fitness for r in results) / (total * len(seeds))
+        return ToyResult(float(fitness), tuple(results), time.perf_counter() - t0, reason, per_seed)
 
-    def evaluate(self, programs: Sequence[Program]) -> list[ToyResult]:
-        return [self.evaluate_one(p) for p in programs]
+    def evaluate(self, programs: Sequence[Program], seeds: Sequence[int] | None = None,
+                 lr_scales: Mapping[str, float] | None = None) -> list[ToyResult]:
+        """``lr_scales`` is accepted and ignored: the toy has no learning-rate grid."""
+        return [self.evaluate_one(p, seeds) for p in programs]

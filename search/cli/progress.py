@@ -59,7 +59,8 @@ class Progress:
             table.add_row("status", "starting (the first evaluation compiles the tasks)")
             return table
         table.add_row("phase", st.phase)
-        table.add_row("evaluations", f"{st.evaluations}  ({st.evals_per_s:.2f}/s, {st.in_flight} in flight)")
+        table.add_row("evaluations", f"{st.evaluations}  ({st.evals_per_s:.2f}/s, {st.in_flight} in flight)"
+                      + (f"; racing: {st.race_evaluations} more task seeds" if st.race_evaluations else ""))
         table.add_row("children", f"{st.proposals}  (cache hits {st.cache_hit_rate:.1%}, "
                                    f"redundant statements {st.redundant_ratio:.1%}, redraws {st.redraws})")
         best = "-" if st.best_fitness is None else f"{st.best_fitness:.4f}  (id {st.best_id})"
@@ -80,7 +81,8 @@ def print_summary(summary: dict) -> None:
     t.add_column(overflow="fold", max_width=110)
     t.add_row("run directory", summary["run_dir"])
     rate = f"{summary['evals_per_s']:.2f}/s over {summary['elapsed']:.1f}s"
-    t.add_row("evaluations", f"{summary['evaluations']} ({rate})")
+    t.add_row("evaluations", f"{summary['evaluations']} ({rate})"
+              + (f"; racing: {summary['race_evaluations']} more task seeds" if summary.get("race_evaluations") else ""))
     t.add_row("children", f"{summary['proposals']}; cache hit rate {summary['cache_hit_rate']:.1%}; "
                           f"redundant statements {summary['redundant_ratio']:.1%}; invalid redraws "
                           f"{summary['redraws']}; restarts {summary['restarts']}")

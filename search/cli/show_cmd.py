@@ -78,7 +78,8 @@ def render(rep, plots_written: dict[str, str]) -> None:
     scales = sorted({s for t in rep.top for s in t.funnel})
     with_lr = any(t.lr_scales for t in rep.top)  # logs written before lr_scales existed lack them
     top = Table(title=f"top {len(rep.top)} distinct programs by proxy fitness")
-    for col in ("#", "id", "proxy", *(["lr x"] if with_lr else []), *scales):
+    raced = any(t.seeds > 1 for t in rep.top)  # racing scored some on more task seeds
+    for col in ("#", "id", "proxy", *(["± se", "seeds"] if raced else []), *(["lr x"] if with_lr else []), *scales):
         top.add_column(col, justify="right", no_wrap=True)
     top.add_column("program (raw / simplified)", overflow="fold")
     for t in rep.top:
@@ -88,7 +89,8 @@ def render(rep, plots_written: dict[str, str]) -> None:
         if t.family:
             cell.append(f"\n  {t.family}", style="bold green")
         lr = [_lr(t.lr_scales)] if with_lr else []
-        top.add_row(str(t.rank), str(t.id), _f(t.fitness), *lr, *(_f(t.funnel.get(s)) for s in scales), cell)
+        race = [_f(t.se), str(t.seeds)] if raced else []
+        top.add_row(str(t.rank), str(t.id), _f(t.fitness), *race, *lr, *(_f(t.funnel.get(s)) for s in scales), cell)
     con.print(top)
 
     ans = rep.answer
@@ -123,6 +125,8 @@ def render(rep, plots_written: dict[str, str]) -> None:
     t.add_row("wall time", f"{wall} ({rate}; evaluator time {st.eval_seconds:.1f}s)")
     t.add_row("funnel", f"{st.funnel_rounds} round(s), {st.funnel_evaluations} re-evaluations "
                         f"({st.funnel_seconds:.1f}s)")
+    if st.race_evaluations:
+        t.add_row("racing", f"{st.race_evaluations} more task seeds scored ({st.race_seconds:.1f}s)")
     for name, path in plots_written.items():
         t.add_row(f"plot {name}", path)
     con.print(t)
