@@ -68,9 +68,10 @@ def main(argv=None) -> dict:
     counts = draws(results)
     if counts:
         print(f"3. draws in {results}/runs: children logged, sign inserts, `update = sign(update)`, "
-              "distinct sign-momentum programs")
+              "distinct sign-momentum programs, sign-momentum children per 1,000 (cache hits included)")
         for run, c in counts["runs"].items():
-            print(f"{run:10s} {c['children']:6d} {c['sign_inserts']:4d} {c['update_sign']:4d} {c['sign_momentum']:4d}")
+            print(f"{run:10s} {c['children']:6d} {c['sign_inserts']:4d} {c['update_sign']:4d} {c['sign_momentum']:4d} "
+                  f"{c['sign_momentum_per_1000']:6.2f}")
         total = counts["total"]
         print(f"all        {total['children']:6d} {total['sign_inserts']:4d} {total['update_sign']:4d} "
               f"{total['sign_momentum']:4d}   (one `update = sign(update)` per "

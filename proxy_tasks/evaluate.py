@@ -107,7 +107,7 @@ class Evaluator:
                  seeds: Sequence[int] = (0,), hurdle: float | None = None,
                  cache_dir: str | os.PathLike | None = None, hurdle_fraction: float = 0.3,
                  batching: str | bool = "auto", batch_size: int = 32, lr_grid: Sequence[float] = (1.0,),
-                 **task_overrides: Any):
+                 lr_race: float = 0.0, **task_overrides: Any):
         self.weights = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         if not self.weights:
             raise ValueError("no tasks given")
@@ -116,6 +116,9 @@ class Evaluator:
         self.cache_dir = None if cache_dir is None else str(cache_dir)
         self.batching, self.batch_size = batching, int(batch_size)
         self.lr_grid = tuple(float(x) for x in lr_grid)
+        self.lr_race = float(lr_race)
+        if not 0.0 <= self.lr_race < 1.0:
+            raise ValueError(f"lr_race must be in [0, 1), not {lr_race!r}")
         if not self.lr_grid or any(not (math.isfinite(x) and x > 0) for x in self.lr_grid):
             raise ValueError(f"lr_grid must hold positive numbers, not {list(lr_grid)!r}")
         self._baseline_scale: dict[tuple[str, str], float] = {}
@@ -139,7 +142,7 @@ class Evaluator:
         return {"tasks": dict(self.weights), "scale": self.scale, "seeds": list(self.seeds),
                 "hurdle": self.hurdle, "cache_dir": self.cache_dir, "hurdle_fraction": self.hurdle_fraction,
                 "batching": self.batching, "batch_size": self.batch_size, "lr_grid": list(self.lr_grid),
-                **self.task_overrides}
+                "lr_race": self.lr_race, **self.task_overrides}
 
     # --- public -------------------------------------------------------------------------------
 
@@ -250,6 +253,10 @@ class Evaluator:
             for j, seed, scale in jobs:
                 results[j].append(self._run_single(task, runner, encs[j], seed, scale))
             return results
+        if self.lr_race and len(grid) > 1 and self.hurdle is None and mode in ("single", "runs"):
+            for j, enc in enumerate(encs):
+                results[j].extend(self._run_raced(task, runner, enc, seeds, grid))
+            return results
         if mode == "runs":
             for j, enc in enumerate(encs):
                 for lo in range(0, len(runs), self.batch_size):
@@ -313,6 +320,36 @@ class Evaluator:
             _, rest = runner.advance(state, arrays, cut, task.points - cut)
             curve = np.concatenate([curve, np.asarray(rest)])
         return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0, scale=scale)
+
+    def _run_raced(self, task: Task, runner: ProgramRunner, enc, seeds: Sequence[int],
+                   grid: Sequence[float]) -> list[TaskResult]:
+        """Every (seed, grid value) run trains to ``lr_race`` of its steps; the grid value with the
+        best mean fitness there (against the baseline's curve at the same point) trains on, the
+        others stop. A candidate pays about ``lr_race * len(grid) + (1 - lr_race)`` runs instead
+        of ``len(grid)``; only the runs that finished are returned (and scored)."""
+        t0 = time.perf_counter()
+        runs = [(s, x) for s in seeds for x in grid]
+        cut = min(task.points - 1, max(1, int(round(self.lr_race * task.points))))
+        arrays = enc.arrays()
+        state, l0 = runner.init_runs(arrays, np.asarray([s for s, _ in runs], np.int32),
+                                     np.asarray([x for _, x in runs], np.float32))
+        state, first = runner.advance_runs(state, arrays, 0, cut)
+        first = np.concatenate([np.asarray(l0)[:, None], np.asarray(first)], axis=1)
+
+        def partial(k: int) -> float:
+            curve = first[k]
+            if judge(curve, float(task.settings["blowup"])) is not None:
+                return WORST_FITNESS
+            return fitness_of(float(curve[-1]), float(self.baseline(task.name, runs[k][0])[cut]))
+
+        by_x = {x: float(np.mean([partial(k) for k, (_, y) in enumerate(runs) if y == x])) for x in grid}
+        best = max(grid, key=lambda x: (by_x[x], -abs(math.log(x))))
+        keep = [k for k, (_, x) in enumerate(runs) if x == best]
+        sub = jax.tree_util.tree_map(lambda a: a[np.asarray(keep)], state)
+        _, rest = runner.advance_runs(sub, arrays, cut, task.points - cut)
+        curves = np.concatenate([first[keep], np.asarray(rest)], axis=1)
+        each = (time.perf_counter() - t0) / len(keep)
+        return [self._finish(task, runs[k][0], curves[i], task.steps, each, scale=best) for i, k in enumerate(keep)]
 
     def _padded(self, n: int) -> int:
         """Batch size for ``n`` items: a power of two (at most batch_size), so few shapes compile."""

@@ -86,6 +86,8 @@ class EvaluatorSection:
     hurdle: float | None = _f(None, "hurdle passed to the Evaluator (skip later tasks below it)")
     hurdle_fraction: float = _f(0.3, "where the hurdle is checked, as a fraction of the first task's training",
                                 gt=0, le=1)
+    lr_race: float = _f(0.0, "with an lr_grid: every grid value trains to this fraction of the steps, then only "
+                             "the best one there trains on (0: every value trains to the end)", ge=0, le=0.95)
     batching: str = _f("auto", "how the evaluator runs several programs or seeds at once: auto measures the "
                                "fastest once per task; a fixed choice keeps local runs reproducible",
                        choices=BATCHING)

@@ -190,3 +190,25 @@ def test_eval_command_json_and_errors(tmp_path, capsys):
     assert "AdamW" in table and "quadratic" in table
     assert main(["eval", "nosuch"]) == 2
     assert main(["eval", "lion", "--task", "nope"]) == 2
+
+
+@pytest.mark.parametrize("batching", [False, "runs"])
+def test_lr_race_trains_only_the_grid_value_best_at_the_race_point(tmp_path, batching):
+    """With ``lr_race``, every grid value trains to that fraction of the steps and only the best
+    one there trains on: where it is also the best at the end, the scores are the full grid's."""
+    grid = {"lr_grid": (0.1, 1.0, 10.0), "seeds": (0, 1), "cache_dir": tmp_path, "batching": batching}
+    full = Evaluator(["quadratic"], **grid, steps=80, points=8)
+    raced = Evaluator(["quadratic"], **grid, lr_race=0.25, steps=80, points=8)
+    for name in ("adam", "sgd"):
+        a, b = full.evaluate_one(library.get(name)), raced.evaluate_one(library.get(name))
+        assert [(t.seed, t.lr_scale) for t in a.tasks] == [(t.seed, t.lr_scale) for t in b.tasks]
+        assert [t.loss for t in b.tasks] == pytest.approx([t.loss for t in a.tasks], rel=1e-4)
+        assert b.fitness == pytest.approx(a.fitness, rel=1e-4, abs=1e-6)
+
+
+def test_lr_race_scores_the_value_it_kept_on_more_seeds(tmp_path):
+    ev = Evaluator(["quadratic"], seeds=(0,), cache_dir=tmp_path, lr_grid=(0.1, 1.0), lr_race=0.5, **FAST)
+    r = ev.evaluate([library.get("adam")], seeds=(2, 3), lr_scales={"quadratic": 0.1})[0]
+    assert sorted(r.seed_fitness) == [2, 3] and {t.lr_scale for t in r.tasks} == {0.1}
+    with pytest.raises(ValueError, match="lr_race"):
+        Evaluator(["quadratic"], lr_race=1.5, **FAST)

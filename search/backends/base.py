@@ -121,6 +121,8 @@ class EvaluatorSpec:
         kwargs = {"seeds": tuple(section.seeds), "hurdle": section.hurdle, "cache_dir": section.cache_dir,
                   "hurdle_fraction": section.hurdle_fraction, "batching": section.batching,
                   "batch_size": section.batch_size, **dict(section.overrides)}
+        if section.lr_race:
+            kwargs["lr_race"] = section.lr_race
         if section.tasks is not None:
             kwargs["tasks"] = dict(section.tasks)
         if list(section.lr_grid) != [1.0]:

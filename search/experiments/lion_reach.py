@@ -88,11 +88,14 @@ def draws(results: Path) -> dict:
             continue
         run = runs.load_run(run_dir)
         signs = [r for r in run.rows if r.mutation.startswith("insert") and " sign(" in r.mutation]
+        timeline = goal_timeline(run)
         counts[run_dir.name] = {"children": len(run.rows), "sign_inserts": len(signs),
                                 "update_sign": sum("update = sign(update)" in r.mutation for r in signs),
-                                "sign_momentum": goal_timeline(run)["sign_momentum_programs"]}
+                                "sign_momentum": timeline["sign_momentum_programs"],
+                                "sign_momentum_per_1000": timeline["sign_momentum_children_per_1000"]}
     if not counts:
         return {}
-    total = {k: sum(c[k] for c in counts.values()) for k in next(iter(counts.values()))}
+    keys = [k for k in next(iter(counts.values())) if k != "sign_momentum_per_1000"]
+    total = {k: sum(c[k] for c in counts.values()) for k in keys}
     per_draw = total["children"] / max(1, total["update_sign"])
     return {"runs": counts, "total": total, "children_per_update_sign": per_draw}

@@ -124,8 +124,10 @@ def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None)
 # --- 3. per-seed analysis -----------------------------------------------------------------------
 
 def goal_timeline(run: runs.Run) -> dict:
-    """When a sign-momentum program was first evaluated, and first beat the seed program."""
-
+    """When a sign-momentum program was first evaluated, and first beat the seed program; how many
+    distinct scored programs were sign-momentum, and how many children (cache hits included) per
+    1,000 were: every way to the sign counts (``m / sqrt(m * m)`` as well as ``sign(...)``),
+    because membership is tested by behaviour (``simplify.family``)."""
     seed_fit = next((r.fitness for r in run.rows if r.parent is None), None)
     verdict: dict[str, bool] = {}
     first = first_beating = None
@@ -142,9 +144,12 @@ def goal_timeline(run: runs.Run) -> dict:
             first = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
         if first_beating is None and seed_fit is not None and r.fitness > seed_fit:
             first_beating = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
+    children = [r for r in run.rows if r.parent is not None]
+    in_family = sum(verdict.get(r.fingerprint, False) for r in children)
     return {"seed_program_fitness": seed_fit, "first_sign_momentum": first,
             "first_sign_momentum_beating_seed": first_beating,
-            "distinct_programs": len(verdict), "sign_momentum_programs": members}
+            "distinct_programs": len(verdict), "sign_momentum_programs": members,
+            "sign_momentum_children_per_1000": 1000.0 * in_family / len(children) if children else 0.0}
 
 
 def analyse_seed(cfg, run_dir: Path, opts: Options, log: Log) -> dict:
