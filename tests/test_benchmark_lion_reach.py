@@ -41,7 +41,9 @@ def test_reach_ranks_programs_on_every_task_seed_and_counts_draws(benchmark_modu
     # different task seeds train differently, so a program's fitness differs between them
     assert any(r["per_seed"][0] != r["per_seed"][1] for r in out["ranking"].values())
     assert "meta" not in out
-    assert out["draws"]["runs"]["seed0"] == {"children": 3, "sign_inserts": 2, "update_sign": 1, "sign_momentum": 1}
+    # sign-momentum children per 1,000 count by behaviour: one of the two mutated children is
+    assert out["draws"]["runs"]["seed0"] == {"children": 3, "sign_inserts": 2, "update_sign": 1, "sign_momentum": 1,
+                                             "sign_momentum_per_1000": 500.0}
     assert out["draws"]["children_per_update_sign"] == 3
 
 
