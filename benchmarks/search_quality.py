@@ -20,7 +20,7 @@ from pathlib import Path
 
 from search import config as config_mod
 from search.experiments.replay import CONFIG
-from search.experiments.search_quality import assess, distinct, lr_race_check, panel, score_table
+from search.experiments.search_quality import assess, distinct, hurdle_check, lr_race_check, panel, score_table
 from search.racing import Racing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +39,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--z", type=float, default=1.0)
     ap.add_argument("--reuse", help="the JSON line of an earlier run: programs scored there are not scored again")
     ap.add_argument("--lr-race", type=float, default=0.3, help="fraction for the evaluator's lr race check (0: skip)")
+    ap.add_argument("--hurdle", type=float, default=0.5, help="quantile for the dynamic hurdle check (0: skip)")
+    ap.add_argument("--hurdle-evals", type=int, default=120, help="children of each of the hurdle check's searches")
+    ap.add_argument("--hurdle-out", default=None, help="folder for the hurdle check's two run directories "
+                                                       "(default: a temporary one)")
     args = ap.parse_args(argv)
     cfg = config_mod.load(args.config, args.set)
     t0 = time.perf_counter()
@@ -78,6 +82,19 @@ def main(argv=None) -> dict:
               f"differs for {len(check['lr_choice_differs'])} of {check['programs']}; false stops in the top half: "
               f"{len(check['false_stops_top_half'])} ({check['false_stop_rate_top_half']:.0%})")
         out["lr_race"] = check
+    if args.hurdle:
+        import tempfile
+
+        truth_order = list(out["truth"])
+        top = truth_order[: len(truth_order) // 2]
+        folder = Path(args.hurdle_out or tempfile.mkdtemp(prefix="hurdle-check-"))
+        print(f"\ndynamic hurdle (quantile {args.hurdle:g}, at {cfg.evaluator.hurdle_fraction:g} of training): two "
+              f"local searches of {args.hurdle_evals} children, then the panel at the hurdle point", flush=True)
+        h = hurdle_check(cfg, {n: programs[n] for n in panel_table}, top, args.hurdle, args.hurdle_evals, folder,
+                         log=lambda s: print(s, flush=True))
+        print(f"candidates per core-hour: x{h['candidates_per_core_hour_ratio']:.2f}; false stops in the top half: "
+              f"{len(h['false_stops_top_half'])} ({h['false_stop_rate_top_half']:.0%})")
+        out["hurdle"] = h
     out.update({"config": args.config, "overrides": args.set, "top_fraction": args.top_fraction,
                 "max_seeds": args.max_seeds, "z": args.z, "table": {n: {str(x): v for x, v in row.items()}
                                                                     for n, row in table.items()},

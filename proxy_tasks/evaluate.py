@@ -13,7 +13,7 @@ import math
 import os
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jax
@@ -48,6 +48,7 @@ class TaskResult:
     steps: int
     seconds: float
     lr_scale: float = 1.0  # the learning-rate grid value this run used (the best one on the task)
+    partial: float | None = None  # fitness at the hurdle point, where the run was checked there
 
     def to_json(self) -> dict:
         return {"task": self.task, "scale": self.scale, "seed": self.seed, "loss": _num(self.loss),
@@ -63,11 +64,13 @@ class EvalResult:
     seconds: float
     reason: str | None
     seed_fitness: Mapping[int, float] = field(default_factory=dict)  # per task seed: the weighted mean over tasks
+    hurdle_fitness: float | None = None  # weighted mean over tasks of the fitness at the hurdle point, if checked
 
     def to_json(self) -> dict:
         return {"fitness": self.fitness, "tasks": [t.to_json() for t in self.tasks],
                 "seconds": self.seconds, "reason": self.reason,
-                "seed_fitness": {str(k): v for k, v in self.seed_fitness.items()}}
+                "seed_fitness": {str(k): v for k, v in self.seed_fitness.items()},
+                "hurdle_fitness": self.hurdle_fitness}
 
 
 def _num(x: float) -> float | str:
@@ -150,12 +153,15 @@ class Evaluator:
         return self.evaluate([program])[0]
 
     def evaluate(self, programs: Sequence[Program], seeds: Sequence[int] | None = None,
-                 lr_scales: Mapping[str, float] | None = None) -> list[EvalResult]:
+                 lr_scales: Mapping[str, float] | None = None, threshold: float | None = None) -> list[EvalResult]:
         """One result per program, in order; never raises for a bad program.
 
         ``seeds``: the task seeds to run (default: the evaluator's). ``lr_scales``: per task, the
         one learning-rate grid value to run at instead of the whole grid (the search's racing
-        scores a program on more seeds at the value its first seeds chose)."""
+        scores a program on more seeds at the value its first seeds chose). ``threshold``: a
+        dynamic hurdle (the search's rolling quantile): at ``hurdle_fraction`` of its steps, a grid
+        value whose mean fitness over seeds is below it stops there; a program whose every value
+        stops keeps its fitness there, at most the threshold."""
         start = time.perf_counter()
         seeds = self.seeds if seeds is None else tuple(int(s) for s in seeds)
         if not seeds:
@@ -179,7 +185,7 @@ class Evaluator:
             for bucket, idx in by_bucket.items():
                 grid = (float(lr_scales[task.name]),) if lr_scales and task.name in lr_scales else self.lr_grid
                 encs = [encoded[i] for i in idx]
-                for i, res in zip(idx, self._run_task(task, bucket, encs, seeds, grid)):  # type: ignore[arg-type]
+                for i, res in zip(idx, self._run_task(task, bucket, encs, seeds, grid, threshold)):  # type: ignore[arg-type]
                     per_prog[i].extend(res)
         out = []
         for i in range(len(programs)):
@@ -197,11 +203,14 @@ class Evaluator:
                 mine = [r for r in results if r.seed == s]
                 bad = any(r.diverged for r in mine)
                 per_seed[s] = WORST_FITNESS if bad else sum(self.weights[r.task] * r.fitness for r in mine) / total
+            partial = [r for r in results if r.partial is not None]
+            hurdle_fit = (sum(self.weights[r.task] * r.partial for r in partial) / (total * len(seeds))  # type: ignore[operator]
+                          if partial and len(partial) == len(results) else None)
             # seconds count every run, the grid values not kept included: the compute spent
-            out.append(EvalResult(fit, results, sum(r.seconds for r in per_prog[i]), reason, per_seed))
+            out.append(EvalResult(fit, results, sum(r.seconds for r in per_prog[i]), reason, per_seed, hurdle_fit))
         if len(out) == 1 and out[0].seconds == 0.0:
             out[0] = EvalResult(out[0].fitness, out[0].tasks, time.perf_counter() - start, out[0].reason,
-                                out[0].seed_fitness)
+                                out[0].seed_fitness, out[0].hurdle_fitness)
         return out
 
     def baseline(self, task: str, seed: int, which: str = "adamw") -> np.ndarray:
@@ -243,19 +252,19 @@ class Evaluator:
         return _RUNNERS[key]
 
     def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded], seeds: Sequence[int],
-                  grid: Sequence[float]) -> list[list[TaskResult]]:
+                  grid: Sequence[float], threshold: float | None = None) -> list[list[TaskResult]]:
         runner = self._runner(task, bucket)
         runs = [(seed, scale) for seed in seeds for scale in grid]
         jobs = [(j, seed, scale) for j in range(len(encs)) for seed, scale in runs]
         results: list[list[TaskResult]] = [[] for _ in encs]
+        if threshold is not None or (self.lr_race and len(grid) > 1 and self.hurdle is None):
+            for j, enc in enumerate(encs):  # one program at a time, its runs vmapped
+                results[j].extend(self._run_staged(task, runner, enc, seeds, grid, threshold))
+            return results
         mode = self._mode(task, bucket, runner, encs, jobs, len(runs))
         if mode == "single":
             for j, seed, scale in jobs:
                 results[j].append(self._run_single(task, runner, encs[j], seed, scale))
-            return results
-        if self.lr_race and len(grid) > 1 and self.hurdle is None and mode in ("single", "runs"):
-            for j, enc in enumerate(encs):
-                results[j].extend(self._run_raced(task, runner, enc, seeds, grid))
             return results
         if mode == "runs":
             for j, enc in enumerate(encs):
@@ -321,35 +330,65 @@ class Evaluator:
             curve = np.concatenate([curve, np.asarray(rest)])
         return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0, scale=scale)
 
-    def _run_raced(self, task: Task, runner: ProgramRunner, enc, seeds: Sequence[int],
-                   grid: Sequence[float]) -> list[TaskResult]:
-        """Every (seed, grid value) run trains to ``lr_race`` of its steps; the grid value with the
-        best mean fitness there (against the baseline's curve at the same point) trains on, the
-        others stop. A candidate pays about ``lr_race * len(grid) + (1 - lr_race)`` runs instead
-        of ``len(grid)``; only the runs that finished are returned (and scored)."""
+    def _run_staged(self, task: Task, runner: ProgramRunner, enc, seeds: Sequence[int], grid: Sequence[float],
+                    threshold: float | None) -> list[TaskResult]:
+        """Every (seed, grid value) run trains to a checkpoint, then only some train on.
+
+        The checkpoint is ``lr_race`` of the steps when racing the grid (else ``hurdle_fraction``).
+        There each grid value's mean fitness over seeds (against the baseline's curve at the same
+        point) decides: with ``lr_race`` only the best value goes on; with a ``threshold`` only
+        values at or above it. If none goes on, the runs of the best value are returned as
+        stopped: fitness at the checkpoint, at most the threshold, reason ``hurdle``. Only the runs
+        of one value are returned, whole or stopped; every run's time counts."""
         t0 = time.perf_counter()
         runs = [(s, x) for s in seeds for x in grid]
-        cut = min(task.points - 1, max(1, int(round(self.lr_race * task.points))))
+        frac = self.lr_race if (self.lr_race and len(grid) > 1) else self.hurdle_fraction
+        cut = min(task.points - 1, max(1, int(round(frac * task.points))))
         arrays = enc.arrays()
         state, l0 = runner.init_runs(arrays, np.asarray([s for s, _ in runs], np.int32),
                                      np.asarray([x for _, x in runs], np.float32))
         state, first = runner.advance_runs(state, arrays, 0, cut)
         first = np.concatenate([np.asarray(l0)[:, None], np.asarray(first)], axis=1)
+        blowup = float(task.settings["blowup"])
 
         def partial(k: int) -> float:
-            curve = first[k]
-            if judge(curve, float(task.settings["blowup"])) is not None:
+            if judge(first[k], blowup) is not None:
                 return WORST_FITNESS
-            return fitness_of(float(curve[-1]), float(self.baseline(task.name, runs[k][0])[cut]))
+            return fitness_of(float(first[k][-1]), float(self.baseline(task.name, runs[k][0])[cut]))
 
-        by_x = {x: float(np.mean([partial(k) for k, (_, y) in enumerate(runs) if y == x])) for x in grid}
-        best = max(grid, key=lambda x: (by_x[x], -abs(math.log(x))))
-        keep = [k for k, (_, x) in enumerate(runs) if x == best]
+        part = [partial(k) for k in range(len(runs))]
+        by_x = {x: float(np.mean([part[k] for k, (_, y) in enumerate(runs) if y == x])) for x in grid}
+        ranked = sorted(grid, key=lambda x: (-by_x[x], abs(math.log(x))))
+        go = ranked[:1] if (self.lr_race and len(grid) > 1) else list(grid)
+        if threshold is not None:
+            go = [x for x in go if by_x[x] >= threshold]
+        if not go:  # stopped at the hurdle: the best value's runs, as far as they went
+            best = ranked[0]
+            each = (time.perf_counter() - t0) / len(seeds)
+            out = []
+            for k, (seed, x) in enumerate(runs):
+                if x != best:
+                    continue
+                r = self._finish(task, seed, first[k], cut * task.chunk, each, scale=x)
+                if r.diverged:
+                    out.append(replace(r, partial=part[k]))
+                    continue
+                why = (f"hurdle: fitness {by_x[best]:.3g} < {threshold:.3g} after {cut * task.chunk} of "
+                       f"{task.steps} steps")
+                out.append(replace(r, fitness=min(part[k], float(threshold)), reason=why, partial=part[k]))
+            return out
+        keep = [k for k, (_, x) in enumerate(runs) if x in go]
         sub = jax.tree_util.tree_map(lambda a: a[np.asarray(keep)], state)
         _, rest = runner.advance_runs(sub, arrays, cut, task.points - cut)
         curves = np.concatenate([first[keep], np.asarray(rest)], axis=1)
-        each = (time.perf_counter() - t0) / len(keep)
-        return [self._finish(task, runs[k][0], curves[i], task.steps, each, scale=best) for i, k in enumerate(keep)]
+        finished = [replace(self._finish(task, runs[k][0], curves[i], task.steps, 0.0, scale=runs[k][1]),
+                            partial=part[k]) for i, k in enumerate(keep)]
+        # of the values that went on, the one with the best mean fitness over seeds at the end
+        best = max(go, key=lambda x: (float(np.mean([r.fitness for r in finished if r.lr_scale == x])),
+                                      -abs(math.log(x))))
+        mine = [r for r in finished if r.lr_scale == best]
+        each = (time.perf_counter() - t0) / len(mine)
+        return [replace(r, seconds=each) for r in mine]
 
     def _padded(self, n: int) -> int:
         """Batch size for ``n`` items: a power of two (at most batch_size), so few shapes compile."""

@@ -56,6 +56,10 @@ class SearchSection:
     restart_every: int = _f(0, "restart the population every N evaluations (0: never)", ge=0)
     restart_from: str = _f("best", "what a restart refills the population with",
                            choices=("seeds", "best", "both"))
+    hurdle_quantile: float = _f(0.0, "dynamic hurdle: a child whose fitness at evaluator.hurdle_fraction of training "
+                                     "is below this quantile of the population's stops there (0: off)", ge=0, le=1)
+    hurdle_min: int = _f(8, "population members with a fitness at the hurdle point needed before the hurdle "
+                            "applies", ge=1)
 
 
 # The mutation section: one weight per entry of the mutation table (``search.mutate.MUTATIONS``,

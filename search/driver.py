@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 from dsl import library
 from dsl.check import prune
 from dsl.parse import parse, parse_file
@@ -208,7 +210,23 @@ class Driver:
         return self.elapsed_before + time.perf_counter() - self._t0
 
     def _job(self, c: Candidate) -> Job:
-        return Job(c.id, prune(c.program), "proxy")
+        return Job(c.id, prune(c.program), "proxy", threshold=self._threshold())
+
+    def _threshold(self) -> float | None:
+        """The dynamic hurdle (So et al. 2019; AutoML-Zero's rolling quantile): the configured
+        quantile of the population's fitness at the hurdle point, once enough members have one
+        (until then ``WORST_FITNESS``: every child trains on, and its fitness there is measured)."""
+        q = self.cfg.search.hurdle_quantile
+        if not q:
+            return None
+        values = []
+        for ind in self.evolution.population:
+            e = self.cache.get(ind.fingerprint)
+            if e is not None and e.hurdle_fitness is not None:
+                values.append(e.hurdle_fitness)
+        if len(values) < self.cfg.search.hurdle_min:
+            return WORST_FITNESS
+        return float(np.quantile(np.asarray(values, float), q))
 
     def _budget_left(self) -> bool:
         s = self.cfg.search
@@ -238,7 +256,8 @@ class Driver:
             fitness=o.fitness, cached=cached, tasks=o.tasks, lr_scales=o.lr_scales, reason=o.reason,
             seconds=round(o.seconds, 6), length=len(c.program.statements), redundant=c.redundant,
             redraws=c.redraws, evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3),
-            seed_fitness=dict(o.seeds), fitness_se=mean_and_se(o.seeds)[1] if o.seeds else None))
+            seed_fitness=dict(o.seeds), fitness_se=mean_and_se(o.seeds)[1] if o.seeds else None,
+            hurdle_fitness=o.hurdle_fitness))
         self.rows += 1
 
     def _diverged(self, c: Candidate) -> Candidate:

@@ -27,12 +27,13 @@ class Outcome(NamedTuple):
     seconds: float
     lr_scales: dict[str, float]  # per task: the learning-rate grid value it scored at
     seeds: Mapping[int, float] = {}  # per task seed: the weighted mean over tasks (empty: not reported)
+    hurdle_fitness: float | None = None  # fitness at the hurdle point (None: not checked there)
 
     @classmethod
     def of(cls, row) -> Outcome:
         """The outcome an ``EvaluationRow``, ``FunnelRow`` or ``RaceRow`` recorded."""
         return cls(row.fitness, dict(row.tasks), row.reason, row.seconds, dict(row.lr_scales),
-                   dict(row.seed_fitness))
+                   dict(row.seed_fitness), row.hurdle_fitness)
 
 
 def to_outcome(result: EvalResultLike) -> Outcome:
@@ -47,7 +48,9 @@ def to_outcome(result: EvalResultLike) -> Outcome:
         fitness = WORST_FITNESS
     tasks = {k: (sum(v) / len(v) if all(map(math.isfinite, v)) else WORST_FITNESS) for k, v in per.items()}
     seeds = {int(s): (float(f) if math.isfinite(f) else WORST_FITNESS) for s, f in result.seed_fitness.items()}
-    return Outcome(fitness, tasks, result.reason, float(result.seconds), lr, seeds)
+    hurdle = result.hurdle_fitness
+    hurdle = None if hurdle is None else (float(hurdle) if math.isfinite(hurdle) else WORST_FITNESS)
+    return Outcome(fitness, tasks, result.reason, float(result.seconds), lr, seeds, hurdle)
 
 
 def mean_and_se(seeds: Mapping[int, float]) -> tuple[float, float | None]:
@@ -72,11 +75,13 @@ class Entry:
     fingerprint: str
     lr_scales: dict[str, float] = field(default_factory=dict)
     seeds: dict[int, float] = field(default_factory=dict)  # fitness per task seed scored
+    hurdle_fitness: float | None = None  # fitness at the hurdle point of its first evaluation
 
     @property
     def outcome(self) -> Outcome:
         """The outcome a cache hit records (it costs no evaluator time)."""
-        return Outcome(self.fitness, self.tasks, self.reason, 0.0, self.lr_scales, dict(self.seeds))
+        return Outcome(self.fitness, self.tasks, self.reason, 0.0, self.lr_scales, dict(self.seeds),
+                       self.hurdle_fitness)
 
     @property
     def se(self) -> float | None:
@@ -103,7 +108,7 @@ class Cache:
         """Record the evaluation of ``fingerprint`` unless it is known; returns the entry kept."""
         return self._entries.setdefault(
             fingerprint, Entry(o.fitness, o.tasks, o.reason, id, source, fingerprint, dict(o.lr_scales),
-                               dict(o.seeds)))
+                               dict(o.seeds), o.hurdle_fitness))
 
     def add_seeds(self, fingerprint: str, o: Outcome) -> Entry:
         """More task seeds of a known program (racing): its fitness becomes the mean over every

@@ -115,6 +115,7 @@ class EvaluationRow:
     curves: dict[str, list[float]] | None = None  # per-task validation curves, when logged
     seed_fitness: dict[int, float] = field(default_factory=dict)  # per task seed, as known when written
     fitness_se: float | None = None  # standard error of fitness over those seeds (None below 2)
+    hurdle_fitness: float | None = None  # fitness at the hurdle point (dynamic hurdles), if checked there
     line: int = field(default=0, compare=False)  # line in the log it was read from (0: not read)
 
     KEYS = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
@@ -129,6 +130,8 @@ class EvaluationRow:
         if self.seed_fitness:
             d["seed_fitness"] = _seed_json(self.seed_fitness)
             d["fitness_se"] = self.fitness_se
+        if self.hurdle_fitness is not None:
+            d["hurdle_fitness"] = self.hurdle_fitness
         if self.curves is not None:
             d["curves"] = self.curves
         return d
@@ -154,7 +157,7 @@ class EvaluationRow:
                 time=_opt_float(r.get("time")),
                 curves=None if curves is None else {str(k): [float(x) for x in v] for k, v in curves.items()},
                 seed_fitness=_seed_floats(r.get("seed_fitness")), fitness_se=_opt_float(r.get("fitness_se")),
-                line=line)
+                hurdle_fitness=_opt_float(r.get("hurdle_fitness")), line=line)
         except (TypeError, ValueError, AttributeError) as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
 
@@ -183,6 +186,7 @@ class FunnelRow:
     line: int = field(default=0, compare=False)
 
     KEYS = ("round", "scale", "id", "fingerprint", "fitness")
+    hurdle_fitness = None  # the funnel trains every program to the end
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "eval", "round": self.round, "evaluations": self.evaluations, "scale": self.scale,
@@ -232,6 +236,7 @@ class RaceRow:
     line: int = field(default=0, compare=False)
 
     KEYS = ("id", "fingerprint", "seed", "role", "race", "fitness", "mean", "seeds")
+    hurdle_fitness = None  # a race seed runs at one grid value, past any hurdle
 
     @property
     def seed_fitness(self) -> dict[int, float]:

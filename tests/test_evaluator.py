@@ -212,3 +212,21 @@ def test_lr_race_scores_the_value_it_kept_on_more_seeds(tmp_path):
     assert sorted(r.seed_fitness) == [2, 3] and {t.lr_scale for t in r.tasks} == {0.1}
     with pytest.raises(ValueError, match="lr_race"):
         Evaluator(["quadratic"], lr_race=1.5, **FAST)
+
+
+def test_dynamic_hurdle_stops_a_program_worse_at_the_hurdle_point_and_keeps_one_that_is_not(tmp_path):
+    ev = Evaluator(["quadratic"], seeds=(0, 1), cache_dir=tmp_path, lr_grid=(0.5, 1.0), hurdle_fraction=0.25,
+                   steps=80, points=8)
+    free = ev.evaluate([parse(SLOW), library.get("adam")], threshold=WORST_FITNESS)
+    slow_at, adam_at = free[0].hurdle_fitness, free[1].hurdle_fitness
+    assert slow_at is not None and adam_at is not None and slow_at < adam_at
+    cut = (slow_at + adam_at) / 2
+    slow, adam = ev.evaluate([parse(SLOW), library.get("adam")], threshold=cut)
+    assert all(t.steps == 20 and "hurdle" in t.reason and not t.diverged for t in slow.tasks)
+    assert slow.fitness <= cut and slow.hurdle_fitness == pytest.approx(slow_at)  # never better than it is
+    assert all(t.steps == 80 and t.reason is None for t in adam.tasks)
+    # a program that goes on is scored as without the hurdle (the best grid value at the end)
+    plain = ev.evaluate_one(library.get("adam"))
+    assert adam.fitness == pytest.approx(plain.fitness, rel=1e-4, abs=1e-6)
+    assert [t.lr_scale for t in adam.tasks] == [t.lr_scale for t in plain.tasks]
+    assert slow.seconds < adam.seconds  # a stopped program costs what it ran

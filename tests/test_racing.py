@@ -177,3 +177,24 @@ def test_racing_off_logs_what_it_logged_before(tmp_path):
     assert not (tmp_path / "r" / "races.jsonl").exists()
     rows = _rows(tmp_path / "r", "evaluations.jsonl")
     assert all(len(r["seed_fitness"]) == 1 and r["fitness_se"] is None for r in rows)
+
+
+def test_dynamic_hurdle_stops_children_below_the_populations_quantile(tmp_path):
+    """On a real proxy task: once enough members have a fitness at the hurdle point, children below
+    the population's quantile there stop; the log says so and a second run is identical."""
+    cfg = config.from_dict({
+        "name": "hurdle", "seed": 1, "programs_per_call": 4,
+        "search": {"population": 8, "tournament": 2, "max_evaluations": 40, "hurdle_quantile": 0.5,
+                   "hurdle_min": 4},
+        "evaluator": {"tasks": {"quadratic": 1.0}, "seeds": [0], "batching": "single", "hurdle_fraction": 0.25,
+                      "cache_dir": str(tmp_path / "cache"), "overrides": {"steps": 40, "points": 4}},
+        "funnel": {"final": False, "scales": []}})
+    for name in ("a", "b"):
+        Driver(cfg, RunDir.create(tmp_path / name, config.dump(cfg)), make_backend(cfg)).run()
+    rows = _rows(tmp_path / "a", "evaluations.jsonl")
+    assert rows == _rows(tmp_path / "b", "evaluations.jsonl")
+    evaluated = [r for r in rows if not r["cached"]]
+    assert all("hurdle_fitness" in r for r in evaluated if r["fitness"] > -100)
+    stopped = [r for r in evaluated if (r["reason"] or "").startswith("quadratic: hurdle")]
+    assert stopped and len(stopped) < len(evaluated)
+    assert all(r["fitness"] <= r["hurdle_fitness"] + 1e-12 for r in stopped)  # never better than it is

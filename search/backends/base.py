@@ -26,11 +26,12 @@ class Job:
     seeds: tuple[int, ...] | None = None  # task seeds to run (None: the evaluator's own)
     lr_scales: tuple[tuple[str, float], ...] | None = None  # per task, the one lr grid value to run at
     kind: str = "child"  # what the driver asked for: "child", "funnel" or "race"
+    threshold: float | None = None  # dynamic hurdle: fitness needed at the hurdle point to train on
 
     @property
     def group(self) -> tuple:
         """Jobs of one group go to the evaluator in one call."""
-        return (self.scale, self.seeds, self.lr_scales)
+        return (self.scale, self.seeds, self.lr_scales, self.threshold)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Failed:
     fitness: float = WORST_FITNESS
     tasks: tuple = field(default=())
     seed_fitness: Mapping[int, float] = field(default_factory=dict)  # nothing was scored
+    hurdle_fitness: float | None = None
 
     def to_json(self) -> dict:
         return {"fitness": self.fitness, "tasks": [], "seconds": self.seconds, "reason": self.reason}
@@ -64,6 +66,7 @@ class EvalResultLike(Protocol):
     seconds: float
     reason: str | None
     seed_fitness: Mapping[int, float]  # per task seed: the weighted mean over tasks
+    hurdle_fitness: float | None  # fitness at the hurdle point (None: not checked there)
 
 
 class Evaluator(Protocol):
@@ -72,7 +75,8 @@ class Evaluator(Protocol):
     task seeds and at one learning-rate grid value per task (racing)."""
 
     def evaluate(self, programs: list[Program], seeds: tuple[int, ...] | None = None,
-                 lr_scales: Mapping[str, float] | None = None) -> list[EvalResultLike]: ...
+                 lr_scales: Mapping[str, float] | None = None,
+                 threshold: float | None = None) -> list[EvalResultLike]: ...
 
 
 @runtime_checkable
@@ -150,11 +154,12 @@ class EvaluatorPool:
         return ev
 
     def evaluate(self, programs: list[Program], scale: str, seeds: tuple[int, ...] | None = None,
-                 lr_scales: tuple[tuple[str, float], ...] | None = None) -> list:
+                 lr_scales: tuple[tuple[str, float], ...] | None = None, threshold: float | None = None) -> list:
         ev = self.get(scale)
-        if seeds is None and lr_scales is None:
+        if seeds is None and lr_scales is None and threshold is None:
             return list(ev.evaluate(programs))
-        return list(ev.evaluate(programs, seeds=seeds, lr_scales=dict(lr_scales) if lr_scales else None))
+        kw = {"threshold": threshold} if threshold is not None else {}
+        return list(ev.evaluate(programs, seeds=seeds, lr_scales=dict(lr_scales) if lr_scales else None, **kw))
 
 
 def group_jobs(jobs: list[Job]) -> dict[tuple, list[Job]]:

@@ -34,11 +34,11 @@ class LocalBackend:
     def wait(self, timeout: float | None = None) -> list[tuple[Job, Any]]:
         jobs, self._pending = self._pending, []
         done: dict[int, tuple[Job, Any]] = {}
-        for (scale, seeds, lr_scales), group in group_jobs(jobs).items():
+        for (scale, seeds, lr_scales, threshold), group in group_jobs(jobs).items():
             for i in range(0, len(group), self.programs_per_call):
                 chunk = group[i:i + self.programs_per_call]
                 t0 = time.perf_counter()
-                results = self.pool.evaluate([j.program for j in chunk], scale, seeds, lr_scales)
+                results = self.pool.evaluate([j.program for j in chunk], scale, seeds, lr_scales, threshold)
                 self.busy_seconds += time.perf_counter() - t0
                 for job, res in zip(chunk, results):
                     done[id(job)] = (job, res)

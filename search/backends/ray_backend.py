@@ -41,8 +41,8 @@ class EvaluatorActor:
         self.pool.get("proxy")
         return True
 
-    def evaluate(self, programs, scale: str, seeds=None, lr_scales=None) -> list:
-        return self.pool.evaluate(list(programs), scale, seeds, lr_scales)
+    def evaluate(self, programs, scale: str, seeds=None, lr_scales=None, threshold=None) -> list:
+        return self.pool.evaluate(list(programs), scale, seeds, lr_scales, threshold)
 
     def pid(self) -> int:
         return os.getpid()
@@ -168,7 +168,8 @@ class RayBackend:
                         j = self.queue.popleft()
                         (jobs if j.group == first.group and j.key not in self.solo else rest).append(j)
                     self.queue.extendleft(reversed(rest))
-                ref = slot.actor.evaluate.remote([j.program for j in jobs], first.scale, first.seeds, first.lr_scales)
+                ref = slot.actor.evaluate.remote([j.program for j in jobs], first.scale, first.seeds, first.lr_scales,
+                                                  first.threshold)
                 if not slot.calls:
                     slot.head_started = now
                 slot.calls.append(ref)

@@ -25,6 +25,7 @@ class SimResult:
     seconds: float = 0.0
     reason: str | None = None
     seed_fitness: dict = field(default_factory=dict)
+    hurdle_fitness: float | None = None
 
 
 class SimulatedBackend:

@@ -43,6 +43,7 @@ class ToyResult:
     seconds: float
     reason: str | None
     seed_fitness: Mapping[int, float] = field(default_factory=dict)
+    hurdle_fitness: float | None = None  # the toy trains in one piece: no hurdle point
 
     def to_json(self) -> dict:
         return {"fitness": self.fitness, "tasks": [asdict(t) for t in self.tasks],
@@ -126,6 +127,7 @@ class ToyEvaluator:
         return ToyResult(float(fitness), tuple(results), time.perf_counter() - t0, reason, per_seed)
 
     def evaluate(self, programs: Sequence[Program], seeds: Sequence[int] | None = None,
-                 lr_scales: Mapping[str, float] | None = None) -> list[ToyResult]:
-        """``lr_scales`` is accepted and ignored: the toy has no learning-rate grid."""
+                 lr_scales: Mapping[str, float] | None = None, threshold: float | None = None) -> list[ToyResult]:
+        """``lr_scales`` and ``threshold`` are accepted and ignored: the toy has no learning-rate
+        grid and trains in one piece."""
         return [self.evaluate_one(p, seeds) for p in programs]

@@ -212,3 +212,58 @@ def lr_race_check(cfg, programs: Mapping[str, Program], fraction: float, top: Se
             "candidates_per_core_hour_ratio": t_full / t_raced if t_raced else float("nan"),
             "lr_choice_differs": differ, "false_stops_top_half": false_stops,
             "false_stop_rate_top_half": len(false_stops) / max(1, len([n for n in rows if n in top])), "rows": rows}
+
+
+def hurdle_check(cfg, programs: Mapping[str, Program], top: Sequence[str], quantile: float, evaluations: int,
+                 out_dir: Path, log=print) -> dict:
+    """The dynamic hurdle (``search.hurdle_quantile``) on the replay's proxy.
+
+    Two local searches from the config's seed programs, one after the other in this process, of
+    ``evaluations`` children each: without the hurdle, then with it. Reported: children per second
+    each way (the ratio is candidates per core-hour), the share stopped, and the thresholds the
+    population set. Then each panel program's fitness at the hurdle point (task seed 0): one of
+    the truly better half (``top``) below the median threshold of the run is a false stop."""
+    from search import config as config_mod
+    from search.backends import make_backend
+    from search.driver import Driver
+    from search.rundir import RunDir, read_evaluations
+
+    base = config_mod.from_dict({**cfg.to_dict(), "backend": "local"})
+    rates, runs_out = {}, {}
+    for label, q in (("plain", 0.0), ("hurdle", quantile)):
+        c = config_mod.from_dict({**base.to_dict(), "search": {**base.search.__dict__, "hurdle_quantile": q,
+                                                                "max_evaluations": evaluations,
+                                                                "max_seconds": None},
+                                  "funnel": {**base.funnel.__dict__, "every": 0, "final": False},
+                                  "race": {**base.race.__dict__, "top_fraction": 0.0}})
+        rundir = RunDir.create(out_dir / label, config_mod.dump(c))
+        backend = make_backend(c)
+        backend.prepare()
+        d = Driver(c, rundir, backend)
+        t0 = time.perf_counter()
+        summary = d.run()
+        wall = time.perf_counter() - t0
+        backend.close()
+        rows, _ = read_evaluations(rundir.evaluations.path)
+        evaluated = [r for r in rows if not r.cached]
+        stopped = [r for r in evaluated if "hurdle" in (r.reason or "")]
+        rates[label] = len(evaluated) / wall
+        runs_out[label] = {"evaluations": len(evaluated), "seconds": wall, "per_s": rates[label],
+                           "stopped": len(stopped), "best": summary["best_fitness"]}
+        log(f"  {label}: {len(evaluated)} children in {wall:.0f}s ({rates[label]:.2f}/s), {len(stopped)} stopped "
+            f"at the hurdle, best proxy fitness {summary['best_fitness']}")
+    # the thresholds the hurdled run's population set, child by child
+    rows, _ = read_evaluations(out_dir / "hurdle" / "evaluations.jsonl")
+    values = [r.hurdle_fitness for r in rows if not r.cached and r.hurdle_fitness is not None]
+    median_threshold = float(np.quantile(values, quantile)) if values else float("nan")
+    ev = EvaluatorSpec.from_section(base.evaluator).build("proxy")
+    at = {}
+    for name, program in programs.items():
+        (res,) = ev.evaluate([program], threshold=-1e9)
+        at[name] = res.hurdle_fitness
+    false = [n for n in top if at.get(n) is not None and at[n] < median_threshold]
+    log(f"  threshold ({quantile:g} quantile of the run's children at the hurdle point): {median_threshold:+.4f}; "
+        f"false stops in the panel's better half: {len(false)} of {len(top)}")
+    return {"quantile": quantile, "runs": runs_out, "candidates_per_core_hour_ratio": rates["hurdle"] / rates["plain"],
+            "threshold": median_threshold, "panel_at_hurdle": at, "false_stops_top_half": false,
+            "false_stop_rate_top_half": len(false) / max(1, len(top))}
