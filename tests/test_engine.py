@@ -145,6 +145,7 @@ class _R:
     seconds: float = 0.0
     reason: str | None = None
     seed_fitness: dict = field(default_factory=dict)  # not reported (racing then leaves the program alone)
+    hurdle_fitness: float | None = None
 
 
 class ScaleEvaluator:
@@ -272,9 +273,9 @@ def test_killed_run_loses_nothing_already_logged_and_resumes_identically(tmp_pat
     evaluated = {"n": 0}
     real = backend.pool.evaluate
 
-    def counting(programs, scale, seeds=None, lr_scales=None):
+    def counting(programs, scale, seeds=None, lr_scales=None, threshold=None):
         evaluated["n"] += len(programs) if scale == "proxy" else 0
-        return real(programs, scale, seeds, lr_scales)
+        return real(programs, scale, seeds, lr_scales, threshold)
 
     backend.pool.evaluate = counting
     s2.run()

@@ -37,6 +37,7 @@ class _R:
     seconds: float = 0.0
     reason: str | None = None
     seed_fitness: dict = field(default_factory=dict)
+    hurdle_fitness: float | None = None
 
 
 class TableEvaluator:
@@ -158,9 +159,9 @@ def test_a_killed_racing_run_resumes_with_its_per_seed_scores(tmp_path):
     calls = {"race": 0}
     real = resumed.backend.pool.evaluate
 
-    def counting(programs, scale, seeds=None, lr_scales=None):
+    def counting(programs, scale, seeds=None, lr_scales=None, threshold=None):
         calls["race"] += len(programs) if seeds is not None else 0
-        return real(programs, scale, seeds, lr_scales)
+        return real(programs, scale, seeds, lr_scales, threshold)
 
     resumed.backend.pool.evaluate = counting
     summary = resumed.run()
