@@ -62,21 +62,14 @@ def _need(raw: Any, keys: tuple[str, ...], path, line) -> Mapping[str, Any]:
     return raw
 
 
-def _floats(x: Any) -> dict[str, float]:
+def _floats(x: Any, key=str) -> dict:
+    """A JSON object of numbers (None: empty); ``key=int`` for per-task-seed objects, whose keys
+    JSON writes as strings."""
     if x is None:
         return {}
     if not isinstance(x, dict):
         raise TypeError(f"expected an object, got {type(x).__name__}")
-    return {str(k): float(v) for k, v in x.items()}
-
-
-def _seed_floats(x: Any) -> dict[int, float]:
-    """Per task seed (JSON object keys are strings) -> fitness."""
-    if x is None:
-        return {}
-    if not isinstance(x, dict):
-        raise TypeError(f"expected an object, got {type(x).__name__}")
-    return {int(k): float(v) for k, v in x.items()}
+    return {key(k): float(v) for k, v in x.items()}
 
 
 def _seed_json(x: dict[int, float]) -> dict[str, float]:
@@ -156,7 +149,7 @@ class EvaluationRow:
                 redraws=_opt_int(r.get("redraws")), evaluations=_opt_int(r.get("evaluations")),
                 time=_opt_float(r.get("time")),
                 curves=None if curves is None else {str(k): [float(x) for x in v] for k, v in curves.items()},
-                seed_fitness=_seed_floats(r.get("seed_fitness")), fitness_se=_opt_float(r.get("fitness_se")),
+                seed_fitness=_floats(r.get("seed_fitness"), int), fitness_se=_opt_float(r.get("fitness_se")),
                 hurdle_fitness=_opt_float(r.get("hurdle_fitness")), line=line)
         except (TypeError, ValueError, AttributeError) as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
@@ -205,7 +198,7 @@ class FunnelRow:
                        evaluations=_opt_int(r.get("evaluations")), tasks=_floats(r.get("tasks")),
                        lr_scales=_floats(r.get("lr_scales")),
                        reason=None if r.get("reason") is None else str(r["reason"]),
-                       seconds=float(r.get("seconds") or 0.0), seed_fitness=_seed_floats(r.get("seed_fitness")),
+                       seconds=float(r.get("seconds") or 0.0), seed_fitness=_floats(r.get("seed_fitness"), int),
                        line=line)
         except (TypeError, ValueError, AttributeError) as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
