@@ -337,9 +337,9 @@ class Evaluator:
         The checkpoint is ``lr_race`` of the steps when racing the grid (else ``hurdle_fraction``).
         There each grid value's mean fitness over seeds (against the baseline's curve at the same
         point) decides: with ``lr_race`` only the best value goes on; with a ``threshold`` only
-        values at or above it. If none goes on, the runs of the best value are returned as
-        stopped: fitness at the checkpoint, at most the threshold, reason ``hurdle``. Only the runs
-        of one value are returned, whole or stopped; every run's time counts."""
+        values at or above it. The runs that went on are returned whole (``_best_scales`` keeps the
+        best value's); if none goes on, the runs of the best value are returned as stopped: fitness
+        at the checkpoint, at most the threshold, reason ``hurdle``. Every run's time counts."""
         t0 = time.perf_counter()
         runs = [(s, x) for s in seeds for x in grid]
         frac = self.lr_race if (self.lr_race and len(grid) > 1) else self.hurdle_fraction
@@ -381,14 +381,10 @@ class Evaluator:
         sub = jax.tree_util.tree_map(lambda a: a[np.asarray(keep)], state)
         _, rest = runner.advance_runs(sub, arrays, cut, task.points - cut)
         curves = np.concatenate([first[keep], np.asarray(rest)], axis=1)
-        finished = [replace(self._finish(task, runs[k][0], curves[i], task.steps, 0.0, scale=runs[k][1]),
-                            partial=part[k]) for i, k in enumerate(keep)]
-        # of the values that went on, the one with the best mean fitness over seeds at the end
-        best = max(go, key=lambda x: (float(np.mean([r.fitness for r in finished if r.lr_scale == x])),
-                                      -abs(math.log(x))))
-        mine = [r for r in finished if r.lr_scale == best]
-        each = (time.perf_counter() - t0) / len(mine)
-        return [replace(r, seconds=each) for r in mine]
+        each = (time.perf_counter() - t0) / len(keep)
+        # every value that went on; ``_best_scales`` keeps the best of them at the end
+        return [replace(self._finish(task, runs[k][0], curves[i], task.steps, each, scale=runs[k][1]),
+                        partial=part[k]) for i, k in enumerate(keep)]
 
     def _padded(self, n: int) -> int:
         """Batch size for ``n`` items: a power of two (at most batch_size), so few shapes compile."""
