@@ -31,10 +31,14 @@ import numpy as np
 
 from dsl import analyze, parse
 from dsl.program import Program
+from search import config as config_mod
 from search.analysis import runs
+from search.backends import make_backend
 from search.backends.base import EvaluatorSpec
+from search.driver import Driver
 from search.experiments.lion_reach import ranked_programs
 from search.racing import OPEN, Racing
+from search.rundir import RunDir, read_evaluations
 
 Table = dict[str, dict[float, dict[int, float]]]  # program -> lr grid value -> task seed -> fitness
 
@@ -223,11 +227,6 @@ def hurdle_check(cfg, programs: Mapping[str, Program], top: Sequence[str], quant
     each way (the ratio is candidates per core-hour), the share stopped, and the thresholds the
     population set. Then each panel program's fitness at the hurdle point (task seed 0): one of
     the truly better half (``top``) below the median threshold of the run is a false stop."""
-    from search import config as config_mod
-    from search.backends import make_backend
-    from search.driver import Driver
-    from search.rundir import RunDir, read_evaluations
-
     base = config_mod.from_dict({**cfg.to_dict(), "backend": "local"})
     rates, runs_out = {}, {}
     for label, q in (("plain", 0.0), ("hurdle", quantile)):
