@@ -7,7 +7,7 @@
             draws, distinct sign-momentum programs.
 The measurements are ``search/experiments/lion_reach.py`` (its docstring says more).
 
-    python benchmarks/lion_reach.py [--config configs/lion_rediscovery.yaml] [--seeds 4]
+    python benchmarks/lion_reach.py [--config configs/lion_rediscovery_v2.yaml] [--seeds 4]
         [--results results/lion_rediscovery] [--skip-meta] [--quick-meta] [--set KEY=VALUE ...]
 
 The last line is one JSON object with every figure.
@@ -23,14 +23,14 @@ from pathlib import Path
 from search import config as config_mod
 from search.experiments.compare import QUICK_META, MetaSettings
 from search.experiments.lion_reach import PATH, draws, meta, ranked_programs, ranking
-from search.experiments.replay import CONFIG
+from search.experiments.replay import CONFIG_V2
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default=str(CONFIG))
+    ap.add_argument("--config", default=str(CONFIG_V2), help="the proxy (default: the second replay's config)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     ap.add_argument("--seeds", type=int, default=4, help="task seeds for the ranking")
     ap.add_argument("--results", default=str(ROOT / "results" / "lion_rediscovery"))

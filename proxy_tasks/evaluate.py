@@ -110,7 +110,7 @@ class Evaluator:
                  seeds: Sequence[int] = (0,), hurdle: float | None = None,
                  cache_dir: str | os.PathLike | None = None, hurdle_fraction: float = 0.3,
                  batching: str | bool = "auto", batch_size: int = 32, lr_grid: Sequence[float] = (1.0,),
-                 lr_race: float = 0.0, **task_overrides: Any):
+                 lr_race: float = 0.0, hurdle_margin: float | None = None, **task_overrides: Any):
         self.weights = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         if not self.weights:
             raise ValueError("no tasks given")
@@ -122,6 +122,9 @@ class Evaluator:
         self.lr_race = float(lr_race)
         if not 0.0 <= self.lr_race < 1.0:
             raise ValueError(f"lr_race must be in [0, 1), not {lr_race!r}")
+        self.hurdle_margin = None if hurdle_margin is None else float(hurdle_margin)
+        if self.hurdle_margin is not None and not (math.isfinite(self.hurdle_margin) and self.hurdle_margin >= 0):
+            raise ValueError(f"hurdle_margin must be a number >= 0, not {hurdle_margin!r}")
         if not self.lr_grid or any(not (math.isfinite(x) and x > 0) for x in self.lr_grid):
             raise ValueError(f"lr_grid must hold positive numbers, not {list(lr_grid)!r}")
         self._baseline_scale: dict[tuple[str, str], float] = {}
@@ -145,7 +148,7 @@ class Evaluator:
         return {"tasks": dict(self.weights), "scale": self.scale, "seeds": list(self.seeds),
                 "hurdle": self.hurdle, "cache_dir": self.cache_dir, "hurdle_fraction": self.hurdle_fraction,
                 "batching": self.batching, "batch_size": self.batch_size, "lr_grid": list(self.lr_grid),
-                "lr_race": self.lr_race, **self.task_overrides}
+                "lr_race": self.lr_race, "hurdle_margin": self.hurdle_margin, **self.task_overrides}
 
     # --- public -------------------------------------------------------------------------------
 
@@ -337,7 +340,8 @@ class Evaluator:
         The checkpoint is ``lr_race`` of the steps when racing the grid (else ``hurdle_fraction``).
         There each grid value's mean fitness over seeds (against the baseline's curve at the same
         point) decides: with ``lr_race`` only the best value goes on; with a ``threshold`` only
-        values at or above it. The runs that went on are returned whole (``_best_scales`` keeps the
+        values at or above it, and with ``hurdle_margin`` only values within that margin of the
+        program's best value there. The runs that went on are returned whole (``_best_scales`` keeps the
         best value's); if none goes on, the runs of the best value are returned as stopped: fitness
         at the checkpoint, at most the threshold, reason ``hurdle``. Every run's time counts."""
         t0 = time.perf_counter()
@@ -362,6 +366,8 @@ class Evaluator:
         go = ranked[:1] if (self.lr_race and len(grid) > 1) else list(grid)
         if threshold is not None:
             go = [x for x in go if by_x[x] >= threshold]
+        if self.hurdle_margin is not None and go:  # values trailing this program's best there stop too
+            go = [x for x in go if by_x[x] >= by_x[ranked[0]] - self.hurdle_margin]
         if not go:  # stopped at the hurdle: the best value's runs, as far as they went
             best = ranked[0]
             each = (time.perf_counter() - t0) / len(seeds)

@@ -27,7 +27,7 @@ from search.mutate import MUTATIONS
 # ``batching`` values of ``proxy_tasks.evaluate.Evaluator`` (kept here so the config needs no JAX)
 BATCHING = ("auto", "single", "runs", "map", "vmap")
 # evaluator options that configs written before they were typed kept under evaluator.overrides
-EVALUATOR_OPTIONS = ("batching", "batch_size", "hurdle_fraction")
+EVALUATOR_OPTIONS = ("batching", "batch_size", "hurdle_fraction", "hurdle_margin")
 
 
 class ConfigError(ValueError):
@@ -47,7 +47,7 @@ def _f(default, doc: str, *, ge=None, gt=None, le=None, choices=None, factory=Fa
 
 @dataclass
 class SearchSection:
-    population: int = _f(100, "population size P (aging evolution)", ge=2)
+    population: int = _f(100, "population size P (aging evolution), per island", ge=2, le=1_000_000)
     tournament: int = _f(10, "tournament size T (<= population)", ge=1)
     max_evaluations: int = _f(1000, "stop after this many real evaluations (cache hits are free)", ge=1)
     max_proposals: int | None = _f(None, "also stop after this many children (default 20 x max_evaluations)", ge=1)
@@ -58,8 +58,13 @@ class SearchSection:
                            choices=("seeds", "best", "both"))
     hurdle_quantile: float = _f(0.0, "dynamic hurdle: a child whose fitness at evaluator.hurdle_fraction of training "
                                      "is below this quantile of the population's stops there (0: off)", ge=0, le=1)
-    hurdle_min: int = _f(8, "population members with a fitness at the hurdle point needed before the hurdle "
-                            "applies", ge=1)
+    hurdle_ceiling: float | None = _f(None, "the dynamic hurdle's threshold never rises above this fitness, so a "
+                                            "slow starter this close to the baseline goes on (null: no ceiling)")
+    islands: int = _f(1, "islands: populations that evolve apart, taking turns to propose (1: one population)",
+                      ge=1, le=1024)
+    migrate_every: int = _f(0, "every N children told, each island's best joins the next island (0: never)", ge=0)
+    hurdle_min: int = _f(8, "distinct programs in the population with a fitness at the hurdle point needed "
+                            "before the hurdle applies", ge=1)
 
 
 # The mutation section: one weight per entry of the mutation table (``search.mutate.MUTATIONS``,
@@ -90,6 +95,9 @@ class EvaluatorSection:
     hurdle: float | None = _f(None, "hurdle passed to the Evaluator (skip later tasks below it)")
     hurdle_fraction: float = _f(0.3, "where the hurdle is checked, as a fraction of the first task's training",
                                 gt=0, le=1)
+    hurdle_margin: float | None = _f(None, "at the dynamic hurdle, a grid value trailing the program's best value "
+                                           "there by more than this fitness stops too (null: only the threshold "
+                                           "stops values)", ge=0)
     lr_race: float = _f(0.0, "with an lr_grid: every grid value trains to this fraction of the steps, then only "
                              "the best one there trains on (0: every value trains to the end)", ge=0, le=0.95)
     batching: str = _f("auto", "how the evaluator runs several programs or seeds at once: auto measures the "

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from dsl.parse import parse, parse_file
 from dsl.printer import one_line
 from dsl.program import Program
 from search.backends.base import WORST_FITNESS, Backend, Job
-from search.evolution import Aging, Candidate, Evolution, SectionMutator, Tournament
+from search.evolution import Aging, Candidate, Evolution, Islands, SectionMutator, Tournament
 from search.funnel import Answer, Funnel
 from search.racing import OPEN, Racing
 from search.results import Cache, Entry, Outcome, mean_and_se, to_outcome
@@ -66,6 +66,9 @@ class Stats:
     phase: str = "search"
     eval_seconds: float = 0.0
     race_evaluations: int = 0  # extra task seeds scored by racing
+    max_evaluations: int | None = None  # the budget (search.max_evaluations, search.max_seconds)
+    max_seconds: float | None = None
+    notes: dict[str, str] = field(default_factory=dict)  # more rows for the display (the replay's)
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,8 @@ class RaceJob:
 def make_evolution(cfg) -> Evolution:
     """The evolution a config describes: tournament selection, aging population, its mutations."""
     s = cfg.search
-    return Evolution(Tournament(s.tournament), Aging(s.population), SectionMutator(cfg.mutation), cfg.seed)
+    return Evolution(Tournament(s.tournament), Aging(s.population), SectionMutator(cfg.mutation), cfg.seed,
+                     Islands(s.islands, s.migrate_every))
 
 
 class Driver:
@@ -214,19 +218,25 @@ class Driver:
 
     def _threshold(self) -> float | None:
         """The dynamic hurdle (So et al. 2019; AutoML-Zero's rolling quantile): the configured
-        quantile of the population's fitness at the hurdle point, once enough members have one
-        (until then ``WORST_FITNESS``: every child trains on, and its fitness there is measured)."""
+        quantile of the fitness at the hurdle point of the distinct programs in the population,
+        once enough have one (until then ``WORST_FITNESS``: every child trains on, and its fitness
+        there is measured). Distinct, so that the seed's copies filling a new population (or a
+        program many children repeat) count once and do not set the bar alone. At most
+        ``search.hurdle_ceiling``: a population of fast starters must not stop a slow one that
+        is close to the baseline (sign-momentum programs start slower than Adam's)."""
         q = self.cfg.search.hurdle_quantile
         if not q:
             return None
         values = []
-        for ind in self.evolution.population:
-            e = self.cache.get(ind.fingerprint)
+        for fp in dict.fromkeys(ind.fingerprint for ind in self.evolution.population):
+            e = self.cache.get(fp)
             if e is not None and e.hurdle_fitness is not None:
                 values.append(e.hurdle_fitness)
         if len(values) < self.cfg.search.hurdle_min:
             return WORST_FITNESS
-        return float(np.quantile(np.asarray(values, float), q))
+        t = float(np.quantile(np.asarray(values, float), q))
+        ceiling = self.cfg.search.hurdle_ceiling
+        return t if ceiling is None else min(t, ceiling)
 
     def _budget_left(self) -> bool:
         s = self.cfg.search
@@ -533,7 +543,8 @@ class Driver:
             best_fitness=best.fitness if best else None, best_id=best.id if best else None,
             best_program=one_line(best.program) if best else "", funnel_rounds=self.funnel.rounds,
             funnel_best=ans.to_json() if ans else None, phase=phase, eval_seconds=self.eval_seconds,
-            race_evaluations=c["race_evaluations"])
+            race_evaluations=c["race_evaluations"], max_evaluations=self.cfg.search.max_evaluations,
+            max_seconds=self.cfg.search.max_seconds)
 
     def _progress(self, phase: str = "search") -> None:
         if self.on_progress is not None:
@@ -541,8 +552,8 @@ class Driver:
 
     def summary(self) -> dict:
         d = asdict(self.stats())
-        d.pop("funnel_best")
-        d.pop("phase")
+        for key in ("funnel_best", "phase", "notes", "max_evaluations", "max_seconds"):
+            d.pop(key)
         ans = self.answer()
         d["finished"] = self.finished
         d["interrupted"] = self.interrupted

@@ -5,7 +5,11 @@
 - a ``Selection`` picks the parent of the next child from the population (``Tournament``: the
   fittest of T members drawn without replacement);
 - a ``PopulationPolicy`` admits a scored child and retires members (``Aging``: keep the P
-  youngest, whatever their fitness);
+  youngest of the child's island, whatever their fitness);
+- ``Islands`` splits the population into islands that evolve apart (a child joins its parent's
+  island; islands take turns to propose) and every so many children sends each island's best to
+  the next island of the ring (AutoML-Zero's and the island model's migration). One island is
+  plain regularized evolution, drawn for drawn;
 - a ``Mutator`` turns a parent program into a valid child (``search.mutate.mutate`` with the
   config's ``mutation:`` section).
 
@@ -36,6 +40,7 @@ class Individual:
     program: Program
     fingerprint: str
     fitness: float
+    island: int = 0
 
 
 @dataclass
@@ -49,6 +54,7 @@ class Candidate:
     mutation: str
     redraws: int = 0    # invalid mutation draws before it
     redundant: int = 0  # statements that cannot affect the update
+    island: int = 0     # the parent's island (a seed: 0)
 
     def to_state(self) -> dict:
         d = asdict(self)
@@ -90,14 +96,40 @@ class Tournament:
 
 @dataclass(frozen=True)
 class Aging:
-    """Regularized evolution: a child joins, the oldest member leaves, even if it is the best."""
+    """Regularized evolution: a child joins, the oldest member of its island leaves, even if it is
+    the best (``size`` members per island)."""
 
     size: int
 
     def admit(self, population: deque[Individual], child: Individual) -> None:
         population.append(child)
-        while len(population) > self.size:
-            population.popleft()
+        if len(population) <= self.size:  # no island can be over its size
+            return
+        mine = [k for k, i in enumerate(population) if i.island == child.island]
+        for k in reversed(mine[: max(0, len(mine) - self.size)]):
+            del population[k]
+
+
+@dataclass(frozen=True)
+class Islands:
+    """``count`` islands; every ``migrate_every`` children told, each island's best member joins
+    the next island (i -> i + 1, the last -> the first) as a copy, retiring that island's oldest.
+    ``count`` 1 (or ``migrate_every`` 0) never migrates."""
+
+    count: int = 1
+    migrate_every: int = 0
+
+    def migrate(self, population: deque[Individual], policy: PopulationPolicy) -> int:
+        """Send the migrants; returns how many moved."""
+        if self.count < 2:
+            return 0
+        best: dict[int, Individual] = {}
+        for ind in population:  # oldest first: on ties the oldest is the one sent
+            if ind.island not in best or ind.fitness > best[ind.island].fitness:
+                best[ind.island] = ind
+        for island, ind in sorted(best.items()):
+            policy.admit(population, replace(ind, island=(island + 1) % self.count))
+        return len(best)
 
 
 @dataclass(frozen=True)
@@ -116,15 +148,18 @@ RESTART_SOURCES = ("seeds", "best", "both")
 class Evolution:
     """Population (oldest first), seeds, the best so far, the RNG and the proposal counters."""
 
-    def __init__(self, selection: Selection, population: PopulationPolicy, mutator: Mutator, seed: int = 0):
+    def __init__(self, selection: Selection, population: PopulationPolicy, mutator: Mutator, seed: int = 0,
+                 islands: Islands | None = None):
         self.selection, self.policy, self.mutator = selection, population, mutator
+        self.islands = islands or Islands()
         self.rng = np.random.default_rng(seed)
         self.population: deque[Individual] = deque()
         self.seed_ids: list[int] = []
         self.seeds: list[Individual] = []
         self.best: Individual | None = None
         self.next_id = 0
-        self.counters = {"proposals": 0, "redraws": 0, "statements": 0, "redundant": 0, "restarts": 0}
+        self.counters = {"proposals": 0, "redraws": 0, "statements": 0, "redundant": 0, "restarts": 0,
+                         "told": 0, "migrations": 0}
 
     @property
     def ready(self) -> bool:
@@ -140,11 +175,13 @@ class Evolution:
         return out
 
     def ask(self) -> Candidate:
-        """A child of a selected member."""
-        parent = self.selection.select(self.population, self.rng)
+        """A child of a selected member (of the island whose turn it is)."""
+        island = self.counters["proposals"] % self.islands.count
+        members = self.population if self.islands.count == 1 else [i for i in self.population if i.island == island]
+        parent = self.selection.select(members, self.rng)
         child = self.mutator(parent.program, self.rng)
         c = Candidate(self.next_id, parent.id, child.program, child.analysis.fingerprint, child.mutation,
-                      child.redraws, len(child.analysis.redundant))
+                      child.redraws, len(child.analysis.redundant), parent.island)
         self.next_id += 1
         n = self.counters
         n["proposals"] += 1
@@ -163,13 +200,17 @@ class Evolution:
     def tell(self, c: Candidate, fitness: float) -> Individual:
         """A scored candidate: a seed is kept aside (the population fills with copies of the seeds
         once all are told); a child is admitted by the population policy."""
-        ind = Individual(c.id, c.program, c.fingerprint, fitness)
+        ind = Individual(c.id, c.program, c.fingerprint, fitness, c.island)
         if c.parent is None and c.id in self.seed_ids:
             self.seeds.append(ind)
             if len(self.seeds) == len(self.seed_ids) and not self.population:
-                self.population = deque(self.seeds[i % len(self.seeds)] for i in range(self.policy.size))
+                self.population = self._filled(self.seeds)
         else:
             self.policy.admit(self.population, ind)
+            self.counters["told"] += 1
+            every = self.islands.migrate_every
+            if every and self.counters["told"] % every == 0:
+                self.counters["migrations"] += self.islands.migrate(self.population, self.policy)
         if self.best is None or fitness > self.best.fitness:
             self.best = ind
         return ind
@@ -187,13 +228,22 @@ class Evolution:
     def restart(self, source: str = "best") -> None:
         """Refill the population from the seeds, the best so far, or both (alternating)."""
         src = {"seeds": self.seeds, "best": [self.best], "both": [self.best, *self.seeds]}[source]
-        self.population = deque(src[i % len(src)] for i in range(self.policy.size))
+        self.population = self._filled(src)  # type: ignore[arg-type]
         self.counters["restarts"] += 1
+
+    def _filled(self, src: Sequence[Individual]) -> deque[Individual]:
+        """Every island filled with copies of ``src`` in turn (one island: the members themselves)."""
+        n = self.islands.count
+        return deque(src[i % len(src)] if n == 1 else replace(src[i % len(src)], island=k)
+                     for k in range(n) for i in range(self.policy.size))
 
     # --- persistence ---------------------------------------------------------------------------
 
     def state_dict(self) -> dict:
-        ind = lambda i: {"id": i.id, "source": str(i.program), "fingerprint": i.fingerprint, "fitness": i.fitness}
+        def ind(i: Individual) -> dict:
+            d = {"id": i.id, "source": str(i.program), "fingerprint": i.fingerprint, "fitness": i.fitness}
+            return {**d, "island": i.island} if i.island else d
+
         return {
             "rng": self.rng.bit_generator.state,
             "population": [ind(i) for i in self.population],
@@ -211,7 +261,7 @@ class Evolution:
             src = x["source"]
             if src not in parsed:
                 parsed[src] = parse(src)
-            return Individual(x["id"], parsed[src], x["fingerprint"], x["fitness"])
+            return Individual(x["id"], parsed[src], x["fingerprint"], x["fitness"], int(x.get("island", 0)))
 
         self.rng.bit_generator.state = d["rng"]
         self.population = deque(ind(x) for x in d["population"])

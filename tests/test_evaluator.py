@@ -230,3 +230,26 @@ def test_dynamic_hurdle_stops_a_program_worse_at_the_hurdle_point_and_keeps_one_
     assert adam.fitness == pytest.approx(plain.fitness, rel=1e-4, abs=1e-6)
     assert [t.lr_scale for t in adam.tasks] == [t.lr_scale for t in plain.tasks]
     assert slow.seconds < adam.seconds  # a stopped program costs what it ran
+
+
+def test_hurdle_margin_stops_grid_values_trailing_the_programs_best_there(tmp_path, monkeypatch):
+    """With ``hurdle_margin``, a grid value more than the margin behind the program's best value at
+    the hurdle point stops there; with a margin wide enough, every value goes on as before."""
+    grid = (0.01, 1.0)  # the tiny step size trails far behind at the hurdle point
+    went_on: list[list[float]] = []
+    best_scales = Evaluator._best_scales
+
+    def spy(self, results):  # every run that trained to the end reaches _best_scales
+        went_on.append(sorted(r.lr_scale for r in results))
+        return best_scales(self, results)
+
+    monkeypatch.setattr(Evaluator, "_best_scales", spy)
+    kw = dict(seeds=(0,), cache_dir=tmp_path, lr_grid=grid, hurdle_fraction=0.25, steps=80, points=8)
+    adam = library.get("adam")
+    (a,) = Evaluator(["quadratic"], hurdle_margin=1e6, **kw).evaluate([adam], threshold=WORST_FITNESS)
+    (b,) = Evaluator(["quadratic"], hurdle_margin=0.0, **kw).evaluate([adam], threshold=WORST_FITNESS)
+    assert went_on == [[0.01, 1.0], [1.0]]
+    assert a.fitness == pytest.approx(b.fitness, rel=1e-4, abs=1e-6)  # the best value went on both ways
+    assert [t.lr_scale for t in a.tasks] == [t.lr_scale for t in b.tasks] == [1.0]
+    with pytest.raises(ValueError, match="hurdle_margin"):
+        Evaluator(["quadratic"], hurdle_margin=-1.0, **FAST)

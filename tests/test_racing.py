@@ -199,3 +199,33 @@ def test_dynamic_hurdle_stops_children_below_the_populations_quantile(tmp_path):
     stopped = [r for r in evaluated if (r["reason"] or "").startswith("quadratic: hurdle")]
     assert stopped and len(stopped) < len(evaluated)
     assert all(r["fitness"] <= r["hurdle_fitness"] + 1e-12 for r in stopped)  # never better than it is
+
+
+def test_hurdle_threshold_counts_each_program_once_and_respects_the_ceiling(tmp_path):
+    """The threshold is the quantile over distinct programs (the seed's copies count once) and
+    never rises above ``search.hurdle_ceiling``."""
+    from dsl import analyze, library
+    from search.evolution import Individual
+    from search.results import Outcome
+
+    def threshold(**search):
+        cfg = config.from_dict({"name": "t", "evaluator": {"factory": "search.backends.toy:ToyEvaluator",
+                                                           "tasks": {"toy": 1.0}},
+                                "search": {"population": 10, "tournament": 2, "hurdle_quantile": 0.5,
+                                           "hurdle_min": 3, **search}})
+        d = Driver(cfg, RunDir.create(tmp_path / str(len(list(tmp_path.iterdir()))), config.dump(cfg)),
+                   make_backend(cfg))
+        names = ["adamw", "lion", "sgd", "signum"]
+        values = [0.3, -0.1, 0.2, 0.1]
+        for i, (name, v) in enumerate(zip(names, values)):
+            p = library.get(name)
+            fp = analyze(p).fingerprint
+            d.cache.add(i, str(p), fp, Outcome(v, {}, None, 0.0, {}, {}, v))
+            copies = 7 if name == "adamw" else 1  # the seed fills most of the population
+            d.evolution.population.extend(Individual(i, p, fp, v) for _ in range(copies))
+        return d._threshold()
+
+    assert threshold() == pytest.approx(0.15)  # median of 0.3, -0.1, 0.2, 0.1: not 0.3, the copies' value
+    assert threshold(hurdle_ceiling=0.0) == 0.0
+    assert threshold(hurdle_ceiling=0.5) == pytest.approx(0.15)
+    assert threshold(hurdle_min=5) == -100.0  # four distinct programs: not enough yet

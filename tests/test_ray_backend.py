@@ -65,6 +65,23 @@ def test_end_to_end_ray_run(tmp_path):
     assert not any(r["reason"] in ("timeout", "worker died") for r in log)
 
 
+def test_islands_evolve_on_ray_as_locally(tmp_path):
+    """Islands live in the driver: on Ray every worker scores every island's children, and the
+    population keeps one aging island per ``search.islands`` with migrants between them."""
+    cfg = ray_config(search={"population": 6, "tournament": 3, "max_evaluations": 40, "islands": 2,
+                             "migrate_every": 8})
+    backend = make_backend(cfg)
+    s = Driver(cfg, RunDir.create(tmp_path / "i", config.dump(cfg)), backend)
+    try:
+        summary = s.run()
+    finally:
+        backend.close()
+    assert summary["finished"] and summary["evaluations"] == 40
+    islands = [i.island for i in s.evolution.population]
+    assert islands.count(0) == islands.count(1) == 6
+    assert s.evolution.counters["migrations"] >= 2 * 4  # every 8 of the 40 or more children told
+
+
 def test_killing_an_actor_mid_run_loses_no_evaluation(tmp_path):
     cfg = ray_config(evaluator={"factory": TOY, "tasks": {"toy": 1.0},
                                 "overrides": {"steps": 10, "dim": 4, "delay_s": 0.05}},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from search.experiments.search_quality import assess, k_seeds, kendall_tau, raced, truth
+from search.experiments.search_quality import assess, k_seeds, kendall_tau, raced, simulate_hurdles, truth
 from search.racing import Racing
 
 # Four programs, two lr grid values, four task seeds. "lucky" wins seed 0 and nothing else;
@@ -50,3 +50,28 @@ def test_programs_with_the_same_scores_are_one_panel_entry():
     table = {**TABLE, "lucky again": TABLE["lucky"]}
     out, same = distinct(table)
     assert list(out) == list(TABLE) and same == {"lucky again": "lucky"}
+
+
+def test_simulated_hurdles_charge_what_runs_and_report_false_stops():
+    """Two grid values, 10 points. Children: four broken from the start, four fine. At point 1 the
+    median of the children is the threshold: the broken stop after 1 of 10 points, and each fine
+    child's slow grid value stops too; the panel's slow starter is a false stop, the ceiling saves it."""
+    fine = {1.0: [0.0] * 11, 3.0: [-0.5] * 11}
+    broken = {1.0: [-100.0] * 11, 3.0: [-100.0] * 11}
+    children = {f"b{i}": broken for i in range(4)} | {f"f{i}": fine for i in range(4)}
+    slow = {1.0: [0.0, -0.3] + [0.1] * 9, 3.0: [0.0, -0.4] + [0.05] * 9}
+    panel = {"slow": slow, "fine": fine}
+    final = {"slow": {1.0: 0.1, 3.0: 0.05}, "fine": {1.0: 0.0, 3.0: -0.5}}
+    r = simulate_hurdles(children, panel, final, ["slow", "fine"], [(1, 0.5)], 10, watch=["slow"])
+    assert r["thresholds"] == [pytest.approx(-50.0)]  # the median of four -100 and four 0
+    assert r["children_stopped"] == 4 and r["false_stops_top_half"] == [] and r["watched_stopped"] == []
+    r = simulate_hurdles(children, panel, final, ["slow", "fine"], [(1, 0.75)], 10, watch=["slow"])
+    assert r["thresholds"] == [0.0]
+    # cost: broken 1 x 2 values each; fine 1 x 2 + 9 x 1 (its 3.0 value stops): 8 + 44 = 52 of 160
+    assert r["speedup"] == pytest.approx(160 / 52)
+    assert r["false_stops_top_half"] == ["slow"] and r["watched_stopped"] == ["slow"]
+    r = simulate_hurdles(children, panel, final, ["slow", "fine"], [(1, 0.75)], 10, ceiling=-0.35, watch=["slow"])
+    assert r["thresholds"] == [-0.35] and r["false_stops_top_half"] == []
+    assert r["lost_best_value"] == {}  # slow's 1.0 value (its best) goes on; its 3.0 value stops
+    r = simulate_hurdles(children, panel, final, ["slow", "fine"], [(1, 0.75)], 10, ceiling=-0.35)
+    assert r["speedup"] == pytest.approx(160 / 52)

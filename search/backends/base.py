@@ -127,6 +127,8 @@ class EvaluatorSpec:
                   "batch_size": section.batch_size, **dict(section.overrides)}
         if section.lr_race:
             kwargs["lr_race"] = section.lr_race
+        if section.hurdle_margin is not None:
+            kwargs["hurdle_margin"] = section.hurdle_margin
         if section.tasks is not None:
             kwargs["tasks"] = dict(section.tasks)
         if list(section.lr_grid) != [1.0]:

@@ -266,3 +266,211 @@ def hurdle_check(cfg, programs: Mapping[str, Program], top: Sequence[str], quant
     return {"quantile": quantile, "runs": runs_out, "candidates_per_core_hour_ratio": rates["hurdle"] / rates["plain"],
             "threshold": median_threshold, "panel_at_hurdle": at, "false_stops_top_half": false,
             "false_stop_rate_top_half": len(false) / max(1, len(top))}
+
+
+def children_sample(results: Path, n: int, seed: int = 0) -> dict[str, Program]:
+    """``n`` children drawn uniformly (without replacement, RNG ``seed``) from the evaluated,
+    valid children of the committed replay's runs: the programs a search's hurdles would judge."""
+    pool: dict[str, str] = {}
+    for run_dir in sorted((results / "runs").glob("seed*")):
+        rows, _ = read_evaluations(run_dir / "evaluations.jsonl")
+        for r in rows:
+            if r.parent is not None and not r.cached and not (r.reason or "").startswith("invalid"):
+                pool.setdefault(r.fingerprint, r.source)
+    keys = sorted(pool)
+    pick = np.random.default_rng(seed).choice(len(keys), size=min(n, len(keys)), replace=False)
+    return {f"child {keys[int(i)][:8]}": parse(pool[keys[int(i)]]) for i in sorted(pick)}
+
+
+Curves = dict[str, dict[float, list[float]]]  # program -> lr grid value -> fitness at chunk 0..cut
+
+
+def hurdle_curves(cfg, programs: Mapping[str, Program], upto: float, seed: int = 0, log=print) -> Curves:
+    """Every program's fitness against the baseline's curve at each validation point up to ``upto``
+    of training (task ``seed``, every grid value of the config, the first task): what a hurdle at
+    any of those points would see. One staged run per program, stopped at ``upto``."""
+    from dsl.check import prune
+    from proxy_tasks import interpreter
+    from proxy_tasks.evaluate import judge
+    from proxy_tasks.fitness import WORST_FITNESS, fitness_of
+
+    ev = EvaluatorSpec.from_section(cfg.evaluator).build("proxy")
+    task = next(iter(ev.tasks.values()))
+    grid = [float(x) for x in cfg.evaluator.lr_grid]
+    cut = min(task.points, max(1, int(round(upto * task.points))))
+    base = ev.baseline(task.name, seed)
+    blowup = float(task.settings["blowup"])
+    out: Curves = {}
+    for i, (name, program) in enumerate(programs.items()):
+        enc = interpreter.encode(prune(program))
+        runner = ev._runner(task, enc.bucket)
+        arrays = enc.arrays()
+        state, l0 = runner.init_runs(arrays, np.full(len(grid), seed, np.int32), np.asarray(grid, np.float32))
+        _, losses = runner.advance_runs(state, arrays, 0, cut)
+        curves = np.concatenate([np.asarray(l0)[:, None], np.asarray(losses)], axis=1)
+        row = {}
+        for k, x in enumerate(grid):
+            row[x] = [WORST_FITNESS if judge(curves[k][: j + 1], blowup) is not None
+                      else fitness_of(float(curves[k][j]), float(base[j])) for j in range(cut + 1)]
+        out[name] = row
+        if (i + 1) % 20 == 0:
+            log(f"  curves: {i + 1} of {len(programs)}")
+    return out
+
+
+def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mapping[str, Mapping[float, float]],
+                     top: Sequence[str], points: Sequence[tuple[int, float]], n_points: int,
+                     ceiling: float | None = None, watch: Sequence[str] = (), margin: float | None = None) -> dict:
+    """Hurdles at validation points ``points`` [(point, quantile), ...] applied to curves scored
+    once (``hurdle_curves``), as the search's evaluator applies them: at each point a grid value
+    whose fitness there is below the threshold stops; a program whose every value stopped stops.
+    The threshold at a point is its quantile over the ``children`` that reached it (a sample of a
+    search's children stands in for the population), at most ``ceiling``
+    (``search.hurdle_ceiling``). With ``margin`` (``evaluator.hurdle_margin``), a grid value more
+    than that behind the program's best value at a point stops there too. Cost is in training-run fractions (the full
+    grid to the end: ``len(grid)``), so ``speedup`` is candidates per core-hour against no hurdle.
+    A false stop: a program of the panel's truly better half (``top``) that stops. Reported apart
+    (``lost_best_value``): one of them whose best grid value at the end (``panel_final``: seed-0
+    fitness per grid value) stops while another goes on, with the fitness it loses.
+    ``watched_stopped``: the programs of ``watch`` (Lion's form, seed+sign, ...) that stop."""
+    points = sorted(points)
+
+    def run(row: Mapping[float, list[float]], thresholds: list[float] | None):
+        alive, cost, last, stopped_at = list(row), 0.0, 0, None
+        hurdle_values = []
+        for k, (p, _q) in enumerate(points):
+            cost += (p - last) * len(alive)
+            last = p
+            at = {x: row[x][p] for x in alive}
+            hurdle_values.append(max(at.values()))
+            if thresholds is None:
+                continue
+            alive = [x for x in alive if at[x] >= thresholds[k]]
+            if alive and margin is not None:
+                alive = [x for x in alive if at[x] >= max(at.values()) - margin]
+            if not alive:
+                stopped_at = p
+                return cost, alive, stopped_at, hurdle_values
+        cost += (n_points - last) * len(alive)
+        return cost, alive, stopped_at, hurdle_values
+
+    # thresholds point by point, over the children that reach each point
+    thresholds: list[float] = []
+    for k, (p, q) in enumerate(points):
+        values = []
+        for row in children.values():
+            alive = list(row)
+            ok = True
+            for j in range(k):
+                alive = [x for x in alive if row[x][points[j][0]] >= thresholds[j]]
+                if not alive:
+                    ok = False
+                    break
+            if ok:
+                values.append(max(row[x][p] for x in alive))
+        t = float(np.quantile(values, q)) if values else float("-inf")
+        thresholds.append(t if ceiling is None else min(t, ceiling))
+    full = sum(n_points * len(row) for row in children.values())
+    spent, stops = 0.0, 0
+    for row in children.values():
+        cost, _alive, at, _ = run(row, thresholds)
+        spent += cost
+        stops += at is not None
+    false, lost = [], {}
+    for name in top:
+        _c, alive, at, _ = run(panel_curves[name], thresholds)
+        final = panel_final[name]
+        best = max(final, key=lambda x: final[x])
+        if at is not None:
+            false.append(name)
+        elif best not in alive:
+            lost[name] = final[best] - max(final[x] for x in alive)
+    watched = [n for n in watch if run(panel_curves[n], thresholds)[2] is not None]
+    return {"points": [[p, q] for p, q in points], "ceiling": ceiling, "margin": margin, "thresholds": thresholds,
+            "watched_stopped": watched, "speedup": full / spent if spent else 0.0,
+            "children": len(children), "children_stopped": stops, "false_stops_top_half": false,
+            "false_stop_rate_top_half": len(false) / max(1, len(top)), "lost_best_value": lost}
+
+
+# --- searches side by side -----------------------------------------------------------------------
+
+SEARCH_ONLY = ["backend=local", "funnel.every=0", "funnel.final=false", "search.max_evaluations=1000000"]
+
+
+def run_searches(config: str, settings: Mapping[str, Sequence[str]], seconds: float, out_dir: Path,
+                 parallel: int = 2, log=print) -> dict[str, Path]:
+    """One search per setting (``--set`` overrides on ``config``, locally, funnel off) for
+    ``seconds`` each, ``parallel`` at a time: each process single-threaded and pinned to a core of
+    its own (``taskset``), so searches that run together get the same compute and their rates
+    compare side by side. A setting whose folder holds a finished run is kept; an unfinished one
+    is resumed (the experiment survives a killed session)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from search.backends.ray_backend import SINGLE_THREAD_XLA_FLAGS
+
+    env = {**os.environ, "XLA_FLAGS": SINGLE_THREAD_XLA_FLAGS}
+    taskset = shutil.which("taskset")
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    out = {label: out_dir / label for label in settings}
+    todo = [label for label in settings if not (out[label] / "summary.json").exists()]
+    for lo in range(0, len(todo), parallel):
+        procs = []
+        for k, label in enumerate(todo[lo: lo + parallel]):
+            d = out[label]
+            if (d / "config.yaml").exists():
+                cmd = [sys.executable, "-m", "search.cli", "resume", str(d), "--no-progress"]
+            else:
+                sets = [*SEARCH_ONLY, f"search.max_seconds={seconds:g}", *settings[label]]
+                cmd = [sys.executable, "-m", "search.cli", "run", config, "--out", str(d), "--no-progress",
+                       *[x for s in sets for x in ("--set", s)]]
+            if taskset and cores:
+                cmd = [taskset, "-c", str(cores[k % len(cores)]), *cmd]
+            d.parent.mkdir(parents=True, exist_ok=True)
+            log(f"  {label}: {' '.join(settings[label]) or '(the config as it is)'}")
+            procs.append((label, subprocess.Popen(cmd, env=env, stdout=open(out_dir / f"{label}.log", "a"),
+                                                  stderr=subprocess.STDOUT)))
+        for label, p in procs:
+            if p.wait() != 0:
+                raise RuntimeError(f"the search {label!r} failed: see {out_dir / (label + '.log')}")
+    return out
+
+
+def search_figures(cfg, run_dir: Path, truth_seeds: Sequence[int] = (4, 5, 6, 7), top: int = 3) -> dict:
+    """What one search did: children scored per second of search (after its first child), cache
+    hits, hurdle stops, racing's extra seeds, the sign-momentum goal timeline, distinct programs in
+    the final population, and the truth (mean over ``truth_seeds`` task seeds at the lr best on
+    them) of its ``top`` distinct programs by search fitness. The truth's seeds are held out: the
+    search and its racing scored seeds 0-3, and a program chosen on seeds is lucky on them."""
+    import json
+
+    from search.experiments.replay import goal_timeline
+
+    run = runs.load_run(run_dir)
+    stats = runs.statistics(run)
+    children = [r for r in run.rows if r.parent is not None]
+    evaluated = [r for r in children if not r.cached]
+    t_first = min(r.time for r in evaluated if r.time is not None)
+    t_last = max(r.time for r in run.rows if r.time is not None)
+    span = max(1e-9, t_last - t_first)
+    state = json.loads((run_dir / "checkpoint.json").read_text())["state"]
+    population = state["evolution"]["population"]
+    best = runs.distinct_best(run)[:top]
+    spec = EvaluatorSpec.from_section(cfg.evaluator)
+    ev = EvaluatorSpec({**spec.kwargs, "seeds": tuple(truth_seeds)}, spec.factory).build("proxy")
+    truths = []
+    for r in best:
+        res = ev.evaluate_one(parse(r.source))
+        truths.append({"id": r.id, "search_fitness": r.fitness, "seeds": len(r.seed_fitness) or 1,
+                       "truth": res.fitness, "source": r.source})
+    return {"children": len(children), "evaluated": len(evaluated), "cache_hits": stats.cache_hits,
+            "children_per_s": (len(evaluated) - 1) / span, "search_seconds": span,
+            "stopped": sum("hurdle" in (r.reason or "") for r in evaluated),
+            "failed": stats.failed, "race_evaluations": stats.race_evaluations,
+            "distinct_in_population": len({m["fingerprint"] for m in population}),
+            "population": len(population), "timeline": goal_timeline(run), "top": truths,
+            "truth_seeds": list(truth_seeds),
+            "best_truth": max((t["truth"] for t in truths), default=float("nan")),
+            "first_truth": truths[0]["truth"] if truths else float("nan")}
