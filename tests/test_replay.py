@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import math
 import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,13 +20,61 @@ from search.experiments.compare import Tuned, _pick, bake_lr, beats, best_lr_sca
 from search.experiments.replay import goal_timeline
 from simplify.family import sign_momentum
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def killed(tmp_path_factory):
+    """A quick replay killed (SIGKILL) in the middle of its search: its folder and the complete
+    log lines it had written."""
     out = tmp_path_factory.mktemp("replay") / "quick"
+    log = out / "runs" / "seed0" / "evaluations.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "search.cli", "replay", "lion", "--quick", "--out", str(out)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 900
+    try:
+        while proc.poll() is None and time.monotonic() < deadline:
+            if log.exists() and log.read_bytes().count(b"\n") >= 12:
+                break
+            time.sleep(0.1)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert log.exists(), "the replay was killed before its search started"
+    lines = [x for x in log.read_text().splitlines(keepends=True) if x.endswith("\n")]
+    assert 12 <= len(lines), "the replay's search ended before it could be killed"
+    return out, lines
+
+
+@pytest.fixture(scope="module")
+def quick(killed):
+    """The killed replay, continued by running the same command again: every other test reads it."""
+    out, _ = killed
     rc = cli.main(["replay", "lion", "--quick", "--out", str(out)])
     assert rc == 0
     return out, json.loads((out / "summary.json").read_text())
+
+
+def test_killed_replay_continues_where_it_stopped(killed, quick):
+    out, before = killed
+    _, s = quick
+    after = (out / "runs" / "seed0" / "evaluations.jsonl").read_text().splitlines(keepends=True)
+    assert after[: len(before)] == before  # nothing written before the kill is lost or rewritten
+    ids = [json.loads(x)["id"] for x in after]
+    assert len(ids) == len(set(ids))  # nor evaluated again
+    assert s.get("resumed") and "partial" not in s and s["paper"]["family"] == "lion"
+    assert s["seeds"][0]["statistics"]["evaluations"] == sum(not json.loads(x)["cached"] for x in after)
+
+
+def test_unfinished_replay_of_other_settings_is_refused(tmp_path, capsys):
+    out = tmp_path / "r"
+    out.mkdir()
+    plan = {"config": "configs/lion_rediscovery_quick.yaml", "overrides": [], "seeds": 2, "quick": True}
+    (out / "summary.json").write_text(json.dumps({"partial": True, "plan": plan, "seeds": []}))
+    assert cli.main(["replay", "lion", "--quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unfinished replay of other settings" in err and "--force" in err
+    assert json.loads((out / "summary.json").read_text())["plan"] == plan  # left as it was
 
 
 def _png_size(path) -> tuple[int, int]:
@@ -178,3 +230,48 @@ def test_beats_is_the_mean_log_ratio_against_adamw():
              "c": {"AdamW": tuned(1.0), "P": tuned(0.5)}}
     r = beats(table, "P")
     assert r["mean_log_ratio"] == pytest.approx(math.log(2) / 3) and r["wins"] == 2 and r["tasks"] == 3
+
+
+def test_sign_watch_counts_sign_momentum_children_from_whole_lines_only(tmp_path):
+    from search.driver import Stats
+    from search.experiments.proxy_noise import path_program
+    from search.experiments.replay import SignWatch
+
+    log = tmp_path / "evaluations.jsonl"
+    adam, lion = library.get("adamw"), path_program(0.95, split=True, sign=True)
+    lion99 = path_program(0.99, split=True, sign=True)  # diverged: not counted
+
+    def row(i, parent, program, fitness=0.0, evaluations=None):
+        return json.dumps({"id": i, "parent": parent, "source": str(program), "fingerprint": str(program),
+                           "fitness": fitness, "cached": False, "evaluations": evaluations}) + "\n"
+
+    seen = []
+    watch = SignWatch(log, lambda st: seen.append(dict(st.notes)))
+    log.write_text(row(0, None, adam) + row(1, 0, adam, evaluations=2) + row(2, 1, lion, evaluations=3)[:30])
+    watch(Stats())
+    assert seen[-1]["sign-momentum children"] == "0 of 1 (0.0 per 1,000)"  # the torn line waits
+    with open(log, "a") as f:
+        f.write(row(2, 1, lion, evaluations=3)[30:] + row(3, 2, lion99, -100.0) + row(4, 1, lion))
+    watch(Stats())
+    assert seen[-1]["sign-momentum children"] == "2 of 4 (500.0 per 1,000); first at evaluation 3"
+
+
+def test_goal_timeline_marks_when_sign_momentum_takes_the_lead_for_good(tmp_path):
+    from search.experiments.proxy_noise import path_program
+    from search.rundir import EvaluationRow
+
+    adam, lion = library.get("adamw"), path_program(0.95, split=True, sign=True)
+    adam2, lion2 = path_program(0.99), path_program(0.99, split=True, sign=True)
+
+    def row(i, parent, program, fitness):
+        return EvaluationRow(i, parent, "x", str(program), f"fp{i}", fitness, False, evaluations=i + 1)
+
+    rows = [row(0, None, adam, 0.0), row(1, 0, adam2, 0.01), row(2, 1, lion, 0.02),  # lion leads ...
+            row(3, 1, adam2, 0.03),                                                   # ... then loses it
+            row(4, 2, lion2, 0.04), row(5, 3, adam, -0.1)]                            # and takes it for good
+    run = runs.Run(tmp_path, tuple(rows), (), (), None, None)
+    tl = goal_timeline(run)
+    assert tl["first_sign_momentum"]["evaluations"] == 3
+    assert tl["sign_momentum_lead"] == {"evaluations": 5, "id": 4, "fitness": 0.04}
+    tl = goal_timeline(runs.Run(tmp_path, tuple(rows[:4]), (), (), None, None))
+    assert tl["sign_momentum_lead"] is None  # the last leader is an Adam variant

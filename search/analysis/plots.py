@@ -60,18 +60,31 @@ def _save(fig, path: str | Path) -> Path:
 
 def search_progress(path: str | Path, proxy: Sequence[Point] | Mapping[str, Sequence[Point]],
                     meta: Mapping[str, Sequence[Point]] | None = None, *, title: str | None = None,
-                    baseline: float | None = 0.0, baseline_label: str = "AdamW (fitness 0)") -> Path:
+                    baseline: float | None = 0.0, baseline_label: str = "AdamW (fitness 0)",
+                    marks: Mapping[str, Sequence[tuple[float, str]]] | None = None) -> Path:
     """Best proxy fitness so far against evaluations (a step line per series: one run, or one per
     seed when ``proxy`` is a mapping), and meta-validation points per funnel scale (``meta``:
     name -> points), so a proxy fitness that rises while meta-validation falls shows overfitting.
+    ``marks``: per series, events to mark on its line at an evaluation count, e.g. the replay's
+    first sign-momentum child (a triangle) and the lead taken by the answer's family (a star).
     Returns the path written."""
     series = {"best proxy fitness": proxy} if not isinstance(proxy, Mapping) else dict(proxy)
     fig = _figure(7.5, 4.5)
     ax = fig.add_subplot()
+    shapes: dict[str, str] = {}
     for name, pts in series.items():
         pts = sorted((float(x), _num(y)) for x, y in pts)
-        if pts:
-            ax.step([x for x, _ in pts], [y for _, y in pts], where="post", label=name, linewidth=1.6)
+        if not pts:
+            continue
+        (line,) = ax.step([x for x, _ in pts], [y for _, y in pts], where="post", label=name, linewidth=1.6)
+        for x, text in (marks or {}).get(name, ()):
+            y = next((v for px, v in reversed(pts) if px <= x), pts[0][1])  # the line's value there
+            shape = shapes.setdefault(text, "^*Pdv"[len(shapes) % 5])
+            ax.plot([x], [y], marker=shape, markersize=11, color=line.get_color(), markeredgecolor="black",
+                    linestyle="none", label="_nolegend_")
+    for text, shape in shapes.items():
+        ax.plot([], [], marker=shape, markersize=9, color="grey", markeredgecolor="black", linestyle="none",
+                label=text)
     markers = "osD^v"
     for i, (name, pts) in enumerate((meta or {}).items()):
         pts = sorted((float(x), _num(y)) for x, y in pts)

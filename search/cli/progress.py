@@ -47,9 +47,10 @@ class Progress:
         elif now - self._last >= 5.0:
             self._last = now
             best = "-" if stats.best_fitness is None else f"{stats.best_fitness:.4f}"
+            notes = "".join(f", {k} {v}" for k, v in stats.notes.items())
             print(f"[{stats.elapsed:7.1f}s] {stats.phase}: {stats.evaluations} evals "
-                  f"({stats.evals_per_s:.1f}/s), cache hits {stats.cache_hit_rate:.0%}, best {best}",
-                  file=sys.stderr, flush=True)
+                  f"({stats.evals_per_s:.2f}/s), cache hits {stats.cache_hit_rate:.0%}, best {best}{notes}"
+                  f"{budget(stats, short=True)}", file=sys.stderr, flush=True)
 
     def _render(self, st):
         table = Table(title=self.title, show_header=False, expand=False)
@@ -70,8 +71,23 @@ class Progress:
             fb = st.funnel_best
             table.add_row("funnel best", f"id {fb['id']}: {fb['fitness']:.4f} at {fb['scale']} "
                                          f"(proxy {fb['proxy_fitness']:.4f}), {st.funnel_rounds} round(s)")
-        table.add_row("elapsed", f"{st.elapsed:.1f}s")
+        for key, value in st.notes.items():
+            table.add_row(key, value)
+        table.add_row("elapsed", f"{st.elapsed:.1f}s{budget(st)}")
         return table
+
+
+def budget(st, short: bool = False) -> str:
+    """What is left of the budget: evaluations, and time when ``max_seconds`` is set."""
+    parts = []
+    if st.max_evaluations:
+        parts.append(f"{st.evaluations} of {st.max_evaluations} evaluations")
+    if st.max_seconds:
+        left = max(0.0, st.max_seconds - st.elapsed)
+        parts.append(f"{left / 60:.1f} min left of {st.max_seconds / 60:.1f}")
+    if not parts:
+        return ""
+    return (", " if short else "  (budget: ") + "; ".join(parts) + ("" if short else ")")
 
 
 def print_summary(summary: dict) -> None:

@@ -15,11 +15,12 @@ from pathlib import Path
 from search import config
 from search.cli.common import fail
 from search.cli.progress import Progress
-from search.experiments.replay import Options, compare_only, replay
+from search.experiments.replay import Options, ReplayMismatch, compare_only, replay, unfinished
 from search.rundir import default_out
 
 NAME = "replay"
-HELP = "replay the Lion rediscovery end to end (about an hour; --quick: a few minutes)"
+HELP = ("replay the Lion rediscovery end to end (about 2.5 hours on 2 cores; --quick: a few minutes); run it again "
+        "with the same --out to continue one that was interrupted")
 WHAT = ("lion",)
 
 
@@ -66,7 +67,12 @@ def run(args) -> int:
         except ValueError as exc:
             return fail(str(exc))
         return 0
-    if (out / "summary.json").exists() or (out / "runs").exists():
+    try:
+        partial = unfinished(out)
+    except ValueError as exc:
+        return fail(f"{exc}; --force replaces it")
+    held = (out / "summary.json").exists() or (out / "runs").exists()
+    if held and (partial is None or args.force):
         if not args.force:
             return fail(f"{out} already holds replay results; choose another --out, or --force to replace them")
         for name in ("runs", "summary.json", "report.md"):
@@ -83,5 +89,9 @@ def run(args) -> int:
     except config.ConfigError as exc:
         return fail(f"{opts.config_path}: {exc}")
     live = sys.stdout.isatty()
-    summary = replay(opts, log=lambda text: print(text, flush=True), progress=lambda title: Progress(title, live))
+    try:
+        summary = replay(opts, log=lambda text: print(text, flush=True),
+                         progress=lambda title: Progress(title, live))
+    except ReplayMismatch as exc:
+        return fail(f"{exc}; run it with the same settings to continue it, or --force to start over")
     return 0 if summary["seeds"] else 1

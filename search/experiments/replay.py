@@ -22,6 +22,7 @@ layer, never the CLI. How a running search is shown is the caller's choice (``pr
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import sys
@@ -52,6 +53,7 @@ from simplify.family import sign_momentum
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "lion_rediscovery.yaml"
 QUICK_CONFIG = ROOT / "configs" / "lion_rediscovery_quick.yaml"
+CONFIG_V2 = ROOT / "configs" / "lion_rediscovery_v2.yaml"  # the second replay's (benchmarks compare with it)
 
 
 @dataclass(frozen=True)
@@ -104,40 +106,112 @@ def paper_step(opts: Options, log: Log) -> dict:
 
 # --- 2. searches --------------------------------------------------------------------------------
 
-def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None) -> dict:
-    """One search into ``out`` (a fresh run directory) on ``backend``; returns its summary.
+def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None, log: Log | None = None) -> dict:
+    """One search into ``out`` on ``backend``; returns its summary. A fresh folder starts a run;
+    one that holds an unfinished run (killed, or stopped with Ctrl-C) resumes it from its
+    checkpoint and log (``Driver.resume``: nothing logged is lost or evaluated twice); a finished
+    run is not searched again.
 
     The backend is shared by the seeds' searches, so its workers' compiled tasks stay warm.
-    ``progress`` (see ``ProgressFactory``) shows the search while it runs.
+    ``progress`` (see ``ProgressFactory``) shows the search while it runs, with the sign-momentum
+    children counted so far.
     """
-    rundir = RunDir.create(out, config_mod.dump(cfg))
-    search = Driver(cfg, rundir, backend)
+    log = log or (lambda _text: None)
+    if (out / "summary.json").exists():
+        summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        if summary.get("finished"):
+            log(f"seed {cfg.seed}: the search in {out} finished before; kept")
+            return summary
+    if (out / "config.yaml").exists():
+        rundir = RunDir.open(out)
+        cfg = config_mod.load_run_config(rundir.config_path)
+        search = Driver(cfg, rundir, backend)
+        search.resume()
+        log(f"seed {cfg.seed}: resuming the search in {out} at {search.counters['evaluations']} evaluations")
+    else:
+        rundir = RunDir.create(out, config_mod.dump(cfg))
+        search = Driver(cfg, rundir, backend)
     try:
         if progress is None:
             return search.run()
         with progress(f"replay search seed {cfg.seed}") as on_progress:
-            return search.run(on_progress=on_progress)
+            return search.run(on_progress=SignWatch(out / "evaluations.jsonl", on_progress))
     finally:
         rundir.close()
+
+
+class SignWatch:
+    """Wraps a progress callback: reads the rows the search appended since the last call and adds
+    the sign-momentum children so far (tested by behaviour, one verdict per fingerprint) to the
+    display's notes."""
+
+    def __init__(self, log_path: Path, inner: Callable[[Any], None]):
+        self.path, self.inner = log_path, inner
+        self.offset = 0
+        self.verdict: dict[str, bool] = {}
+        self.children = self.members = 0
+        self.first: int | None = None
+
+    def _read(self) -> None:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except OSError:
+            return
+        end = data.rfind(b"\n") + 1  # whole lines only: the writer may be mid-line
+        self.offset += end
+        for line in data[:end].splitlines():
+            try:
+                r = json.loads(line)
+                fp, parent = r["fingerprint"], r["parent"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if fp not in self.verdict:
+                try:
+                    self.verdict[fp] = r["fitness"] > WORST_FITNESS and sign_momentum(parse(r["source"])).member
+                except Exception:  # noqa: BLE001 - a row the test cannot read is not counted
+                    self.verdict[fp] = False
+            if parent is not None:
+                self.children += 1
+                self.members += self.verdict[fp]
+                if self.verdict[fp] and self.first is None:
+                    self.first = r.get("evaluations")
+
+    def __call__(self, stats) -> None:
+        self._read()
+        per = 1000.0 * self.members / self.children if self.children else 0.0
+        first = f"; first at evaluation {self.first}" if self.first is not None else ""
+        stats.notes["sign-momentum children"] = f"{self.members} of {self.children} ({per:.1f} per 1,000){first}"
+        self.inner(stats)
 
 
 # --- 3. per-seed analysis -----------------------------------------------------------------------
 
 def goal_timeline(run: runs.Run) -> dict:
-    """When a sign-momentum program was first evaluated, and first beat the seed program; how many
+    """When a sign-momentum program was first evaluated, first beat the seed program, and took the
+    lead for good (``sign_momentum_lead``: the search's best so far is sign-momentum from then to
+    the end, by the fitness each row logged; None if the last leader is not); how many
     distinct scored programs were sign-momentum, and how many children (cache hits included) per
     1,000 were: every way to the sign counts (``m / sqrt(m * m)`` as well as ``sign(...)``),
     because membership is tested by behaviour (``simplify.family``)."""
     seed_fit = next((r.fitness for r in run.rows if r.parent is None), None)
     verdict: dict[str, bool] = {}
-    first = first_beating = None
+    first = first_beating = lead = None
     members = 0
+    best = -math.inf
     for r in run.rows:
         if r.cached or r.fitness <= WORST_FITNESS:
             continue
         if r.fingerprint not in verdict:
             verdict[r.fingerprint] = sign_momentum(parse(r.source)).member
             members += verdict[r.fingerprint]
+        if r.fitness > best:  # a new leader (search-time fitness): sign-momentum or not
+            best = r.fitness
+            if not verdict[r.fingerprint]:
+                lead = None
+            elif lead is None:
+                lead = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
         if not verdict[r.fingerprint]:
             continue
         if first is None:
@@ -147,7 +221,7 @@ def goal_timeline(run: runs.Run) -> dict:
     children = [r for r in run.rows if r.parent is not None]
     in_family = sum(verdict.get(r.fingerprint, False) for r in children)
     return {"seed_program_fitness": seed_fit, "first_sign_momentum": first,
-            "first_sign_momentum_beating_seed": first_beating,
+            "first_sign_momentum_beating_seed": first_beating, "sign_momentum_lead": lead,
             "distinct_programs": len(verdict), "sign_momentum_programs": members,
             "sign_momentum_children_per_1000": 1000.0 * in_family / len(children) if children else 0.0}
 
@@ -206,35 +280,77 @@ def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = N
     start = time.perf_counter()
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
-    log(f"replay: results go to {out}")
-    summary: dict[str, Any] = {"command": opts.command, "quick": opts.quick, "config": _shown(opts.config_path),
-                               "overrides": list(opts.overrides), "machine": machine(),
-                               "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
-    log("== 1. the paper's last step: discovered_pruned.train -> Lion ==")
-    summary["paper"] = paper_step(opts, log)
+    plan = replay_plan(opts)
+    summary = unfinished(out)
+    if summary is not None:
+        if summary.get("plan") != plan:
+            raise ReplayMismatch(f"{out} holds an unfinished replay of other settings ({summary.get('plan')}); "
+                                 f"this one is {plan}")
+        done = [d["seed"] for d in summary.get("seeds", [])]
+        log(f"replay: continuing the unfinished replay in {out} (seeds finished: {done or 'none'})")
+        summary.setdefault("resumed", []).append(time.strftime("%Y-%m-%d %H:%M:%S %Z"))
+        start -= float(summary.get("seconds_before", 0.0))
+    else:
+        log(f"replay: results go to {out}")
+        summary = {"command": opts.command, "quick": opts.quick, "config": _shown(opts.config_path),
+                   "overrides": list(opts.overrides), "machine": machine(), "plan": plan,
+                   "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "seeds": [], "partial": True}
+
+    def save() -> None:
+        summary["seconds_before"] = time.perf_counter() - start
+        _write_json(out / "summary.json", summary)
+
+    if "paper" not in summary:
+        log("== 1. the paper's last step: discovered_pruned.train -> Lion ==")
+        summary["paper"] = paper_step(opts, log)
+        save()
 
     log(f"== 2. searches from AdamW ({opts.seeds} seed(s)) ==")
-
-    seeds_out = []
+    seeds_out = summary["seeds"]
     cfgs = [config_mod.load(opts.config_path, list(opts.overrides) + [f"seed={s}"]) for s in range(opts.seeds)]
-    backend = make_backend(cfgs[0])
+    todo = [c for c in cfgs if c.seed not in {d["seed"] for d in seeds_out}]
+    backend = make_backend(cfgs[0]) if todo else None
     try:
-        for cfg in cfgs:
+        for cfg in todo:
             run_dir = out / "runs" / f"seed{cfg.seed}"
             t0 = time.perf_counter()
-            run_summary = run_search(cfg, run_dir, backend, progress)
-            seconds = time.perf_counter() - t0
+            run_summary = run_search(cfg, run_dir, backend, progress, log)
+            seconds = float(run_summary.get("elapsed") or time.perf_counter() - t0)
             log(f"seed {cfg.seed}: {run_summary['evaluations']} evaluations in {seconds:.0f}s, "
                 f"best proxy fitness {run_summary['best_fitness']}")
             info = analyse_seed(cfg, run_dir, opts, log)
             info["search_seconds"] = seconds
             seeds_out.append(info)
-            _write_json(out / "summary.json", {**summary, "seeds": seeds_out, "partial": True})
+            save()
     finally:
-        backend.close()
-    summary["seeds"] = seeds_out
-
+        if backend is not None:
+            backend.close()
+    summary.pop("seconds_before", None)
     return finish(opts, summary, log, start)
+
+
+class ReplayMismatch(ValueError):
+    """``--out`` holds an unfinished replay whose settings differ from the ones asked for."""
+
+
+def replay_plan(opts: Options) -> dict:
+    """What decides a replay's results: an unfinished replay continues only under the same plan."""
+    return {"config": _shown(opts.config_path), "overrides": list(opts.overrides), "seeds": opts.seeds,
+            "quick": opts.quick}
+
+
+def unfinished(out: Path) -> dict | None:
+    """The summary of an unfinished replay in ``out`` (``partial``), None if there is none there.
+    A replay killed before it wrote its summary has only ``runs/``: it restarts its summary, and
+    its searches resume from their run directories."""
+    path = Path(out) / "summary.json"
+    if not path.exists():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot read the replay's summary ({exc})") from None
+    return summary if isinstance(summary, dict) and summary.get("partial") else None
 
 
 def finish(opts: Options, summary: dict, log: Log = print, start: float | None = None) -> dict:
@@ -340,7 +456,14 @@ def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]],
         (out / "best_simplified.train").write_text(to_source(parse(a["simplified"]), note), encoding="utf-8")
     proxy = {f"seed {d['seed']}": d["progress"] for d in seeds_out if d["progress"]}
     meta = {f"seed {d['seed']}: {k}": v for d in seeds_out for k, v in d["meta"].items() if "proxy best" in k}
-    plots.search_progress(out / "search_progress.png", proxy, meta,
+    marks = {}
+    for d in seeds_out:
+        tl = d["timeline"]
+        events = [((tl.get(key) or {}).get("evaluations"), text)
+                  for key, text in (("first_sign_momentum", "first sign-momentum child"),
+                                    ("sign_momentum_lead", "sign-momentum takes the lead"))]
+        marks[f"seed {d['seed']}"] = [(x, text) for x, text in events if x is not None]
+    plots.search_progress(out / "search_progress.png", proxy, meta, marks=marks,
                           title="replay: best proxy fitness and meta-validation (x10) against evaluations")
     curves = {name: {task: per[name].curves for task, per in tuned.items()} for name in next(iter(tuned.values()))}
     plots.loss_curves(out / "loss_curves.png", curves,
@@ -349,6 +472,7 @@ def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]],
     (out / "report.md").write_text(render_report(summary), encoding="utf-8")
 
 
-__all__ = ["CONFIG", "QUICK_CONFIG", "Options", "ProgressFactory", "analyse_seed", "compare_only", "finish",
-           "goal_timeline", "paper_step", "replay", "run_search"]
+__all__ = ["CONFIG", "CONFIG_V2", "QUICK_CONFIG", "Options", "ProgressFactory", "ReplayMismatch", "SignWatch",
+           "analyse_seed", "compare_only", "finish", "goal_timeline", "paper_step", "replay", "replay_plan",
+           "run_search", "unfinished"]
 

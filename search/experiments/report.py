@@ -46,9 +46,9 @@ def render_report(s: dict) -> str:
         "## Per seed",
         "",
         "| seed | evaluations | cache hits | first sign-momentum (evals) | first beating the seed (evals) "
-        "| sign-momentum children per 1,000 | answer at | answer fitness | sign-momentum | recognized "
-        "| vs tuned AdamW (mean log ratio) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| sign-momentum leads from (evals) | sign-momentum children per 1,000 | answer at | answer fitness "
+        "| sign-momentum | recognized | vs tuned AdamW (mean log ratio) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in s["seeds"]:
         st, tl, a = d["statistics"], d["timeline"], d["answer"]
@@ -57,6 +57,7 @@ def render_report(s: dict) -> str:
             f"| {d['seed']} | {st['evaluations']} | {st['cache_hit_rate']:.0%} | "
             f"{(tl['first_sign_momentum'] or {}).get('evaluations', 'never')} | "
             f"{(tl['first_sign_momentum_beating_seed'] or {}).get('evaluations', 'never')} | "
+            f"{(tl.get('sign_momentum_lead') or {}).get('evaluations', 'never')} | "
             f"{_f(tl.get('sign_momentum_children_per_1000'), 2)} | "
             f"{a['scale'] if a else '-'} | {_f(a['fitness']) if a else '-'} | "
             f"{'yes' if a and a['sign_momentum'] else 'no'} | {(a or {}).get('recognized') or '-'} | "
