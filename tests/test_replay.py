@@ -19,6 +19,7 @@ from search.analysis import runs
 from search.experiments.compare import Tuned, _pick, bake_lr, beats, best_lr_scale, scale_decay
 from search.experiments.replay import goal_timeline
 from simplify.family import sign_momentum
+from simplify.recognize import recognize
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,8 +121,20 @@ def test_quick_replay_goal_counts_match_the_seeds(quick):
         assert d["timeline"] == json.loads(json.dumps(goal_timeline(run)))
         assert d["goal"]["beats_tuned_adamw"] == (s["meta_validation"]["vs_adamw"][f"found (seed {d['seed']})"]
                                                   ["mean_log_ratio"] > 0)
-        reached = d["goal"]["reached"]
-        assert reached == (a["sign_momentum"] and d["goal"]["beats_tuned_adamw"])
+        g = d["goal"]
+        rec = recognize(parse(a["simplified"]))
+        assert g["lion_form"] == (rec is not None and rec.name == "lion")
+        assert (g["betas"] is not None) == g["lion_form"]
+        for other in ("vs_lion", "vs_adamw"):
+            assert len(g[other]["per_seed"]) == len(s["meta_validation"]["seeds"])
+            assert g[other]["mean_log_ratio"] == pytest.approx(np.mean(g[other]["per_seed"]))
+        sd = g["vs_lion"]["sd"] if math.isfinite(g["vs_lion"]["sd"]) else 0.0  # one seed: no spread
+        assert g["within_one_sd_of_lion"] == (g["vs_lion"]["mean_log_ratio"] + sd >= 0)
+        assert g["reached"] == (g["lion_form"] and g["within_one_sd_of_lion"])
+    assert s["goal"]["lion_form_within_one_sd_of_lion"] == sum(d["goal"]["reached"] for d in s["seeds"])
+    report = (out / "report.md").read_text()
+    assert "**Rediscovery**" in report and "**Generalization**" in report
+    assert f"Seeds: **{s['goal']['lion_form']} of 1**" in report
 
 
 def test_quick_replay_tunes_every_optimizer_on_the_same_grid(quick):

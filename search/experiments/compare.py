@@ -163,6 +163,24 @@ def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[
     return out
 
 
+def paired(tuned: dict[str, dict[str, Tuned]], name: str, other: str) -> dict:
+    """Per meta-validation seed, the mean over tasks of log(other / name) (> 0: ``name`` is
+    better); their mean and their seed-to-seed standard deviation. Pairing by seed (both ran the
+    same seed of each task) takes each seed's own difficulty out of the comparison."""
+    tasks = list(tuned)
+    n = min(len(tuned[t][name].finals) for t in tasks) if tasks else 0
+
+    def ratio(t: str, k: int) -> float:
+        a, b = tuned[t][other].finals[k], tuned[t][name].finals[k]
+        return math.log(a / b) if b > 0 and math.isfinite(b) and a > 0 else -math.inf
+
+    per_seed = [float(np.mean([ratio(t, k) for t in tasks])) for k in range(n)]
+    finite = all(math.isfinite(x) for x in per_seed)
+    sd = float(np.std(per_seed, ddof=1)) if n > 1 and finite else float("nan")
+    return {"mean_log_ratio": float(np.mean(per_seed)) if per_seed else float("nan"), "sd": sd,
+            "per_seed": per_seed}
+
+
 def beats(tuned: dict[str, dict[str, Tuned]], name: str, other: str = "AdamW") -> dict:
     """Mean over tasks of log(other / name) (> 0: ``name`` is better), and per task."""
     per = {t: math.log(v[other].mean / v[name].mean) if v[name].mean > 0 and math.isfinite(v[name].mean)

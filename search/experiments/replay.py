@@ -43,12 +43,22 @@ from search.analysis import plots, runs
 from search.backends import make_backend
 from search.backends.base import WORST_FITNESS
 from search.driver import Driver
-from search.experiments.compare import QUICK_META, MetaSettings, Tuned, bake_lr, beats, best_lr_scale, compare
+from search.experiments.compare import (
+    QUICK_META,
+    MetaSettings,
+    Tuned,
+    bake_lr,
+    beats,
+    best_lr_scale,
+    compare,
+    paired,
+)
 from search.experiments.report import render_report
 from search.rundir import RunDir, atomic_write
 from simplify import simplify
 from simplify.derivation import render
 from simplify.family import sign_momentum
+from simplify.recognize import recognize
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "lion_rediscovery.yaml"
@@ -373,14 +383,16 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
         "vs_adamw": {n: beats(tuned, n) for n in programs}, "lion_vs_adamw": beats(tuned, "Lion")}
     for d in seeds_out:
         if d["answer"]:
-            vs = summary["meta_validation"]["vs_adamw"][f"found (seed {d['seed']})"]
-            d["goal"] = {"sign_momentum": d["answer"]["sign_momentum"], "beats_tuned_adamw": vs["mean_log_ratio"] > 0,
-                         "reached": d["answer"]["sign_momentum"] and vs["mean_log_ratio"] > 0}
+            d["goal"] = seed_goal(d["answer"], tuned, f"found (seed {d['seed']})")
+    goals = [d.get("goal") or {} for d in seeds_out]
     summary["goal"] = {
         "seeds": len(seeds_out),
+        "lion_form": sum(bool(g.get("lion_form")) for g in goals),
+        "lion_form_within_one_sd_of_lion": sum(bool(g.get("reached")) for g in goals),
         "sign_momentum": sum(bool(d["answer"] and d["answer"]["sign_momentum"]) for d in seeds_out),
-        "beating_tuned_adamw": sum(bool(d.get("goal", {}).get("beats_tuned_adamw")) for d in seeds_out),
-        "sign_momentum_beating_tuned_adamw": sum(bool(d.get("goal", {}).get("reached")) for d in seeds_out),
+        "beating_tuned_adamw": sum(bool(g.get("beats_tuned_adamw")) for g in goals),
+        "sign_momentum_beating_tuned_adamw": sum(bool(g.get("sign_momentum") and g.get("beats_tuned_adamw"))
+                                                 for g in goals),
         "first_sign_momentum_evaluations": [(d["timeline"]["first_sign_momentum"] or {}).get("evaluations")
                                             for d in seeds_out]}
     summary["headline_seed"] = headline
@@ -396,6 +408,29 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
         f"{len(seeds_out)} seed(s) reached sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
         f"of them beating tuned AdamW on meta-validation; see {out / 'report.md'}")
     return summary
+
+
+LION_BETAS = (0.9, 0.99)  # Lion's defaults (Chen et al. 2023), against which each answer's betas are reported
+
+
+def seed_goal(answer: dict, tuned: dict, name: str) -> dict:
+    """#17's goal for one seed's answer. **Rediscovery**: the simplified answer is recognized as
+    Lion's form (the sign of an interpolation of the gradient and a momentum, that momentum a
+    moving average of the gradient with its own weight, ``w`` only as decoupled weight decay:
+    ``simplify.recognize``'s ``lion``), with its two betas. **Generalization**: against tuned
+    optax Lion and tuned optax AdamW on the meta-validation tasks, the mean log loss ratio over
+    seeds (paired) with its seed-to-seed standard deviation; within one standard deviation of Lion
+    or better means ``mean + sd >= 0``."""
+    rec = recognize(parse(answer["simplified"]))
+    lion_form = rec is not None and rec.name == "lion"
+    vs_lion, vs_adamw = paired(tuned, name, "Lion"), paired(tuned, name, "AdamW")
+    within = math.isfinite(vs_lion["mean_log_ratio"]) and vs_lion["mean_log_ratio"] + (
+        vs_lion["sd"] if math.isfinite(vs_lion["sd"]) else 0.0) >= 0
+    return {"lion_form": lion_form, "recognized": rec.describe() if rec else None,
+            "betas": [rec.params["beta1"], rec.params["beta2"]] if lion_form else None,
+            "lion_betas": list(LION_BETAS), "sign_momentum": bool(answer["sign_momentum"]),
+            "vs_lion": vs_lion, "vs_adamw": vs_adamw, "within_one_sd_of_lion": bool(within),
+            "beats_tuned_adamw": beats(tuned, name)["mean_log_ratio"] > 0, "reached": bool(lion_form and within)}
 
 
 def compare_only(opts: Options, log: Log = print) -> dict:

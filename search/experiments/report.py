@@ -31,6 +31,26 @@ def render_report(s: dict) -> str:
         "",
         "## The goal",
         "",
+        "- **Rediscovery**: the answer, after simplification, has Lion's form: the update is the sign of an",
+        "  interpolation of the gradient and a momentum, that momentum is itself a moving average of the gradient",
+        "  with its own weight, and `w` enters only as decoupled weight decay (`simplify.recognize`: `lion`).",
+        f"  Seeds: **{goal.get('lion_form', '-')} of {goal['seeds']}** (target: 2 of 3; stretch: 4 of 5).",
+        "- **Generalization**: each Lion-form answer, tuned on the same grid as tuned optax Lion and tuned optax",
+        "  AdamW, is within one seed-to-seed standard deviation of tuned Lion or better on the meta-validation",
+        f"  tasks: **{goal.get('lion_form_within_one_sd_of_lion', '-')} of {goal.get('lion_form', '-')}**.",
+        "",
+        "| seed | recognized | betas (Lion: 0.9, 0.99) | vs tuned Lion (mean log ratio ± sd over seeds) "
+        "| vs tuned AdamW (mean log ratio ± sd) | within one sd of Lion |",
+        "|---|---|---|---|---|---|",
+    ]
+    for d in s["seeds"]:
+        g = d.get("goal") or {}
+        betas = ", ".join(f"{b:.3g}" for b in g["betas"]) if g.get("betas") else "-"
+        pm = lambda r: f"{_f(r['mean_log_ratio'])} ± {_f(r['sd'])}" if r else "-"  # noqa: E731
+        lines.append(f"| {d['seed']} | {g.get('recognized') or '-'} | {betas} | {pm(g.get('vs_lion'))} | "
+                     f"{pm(g.get('vs_adamw'))} | {'yes' if g.get('within_one_sd_of_lion') else 'no'} |")
+    lines += [
+        "",
         f"- Seeds whose answer is in the sign-momentum family: **{goal['sign_momentum']} of {goal['seeds']}**.",
         f"- ... and beats tuned AdamW on the meta-validation tasks (mean log loss ratio > 0): "
         f"**{goal['sign_momentum_beating_tuned_adamw']} of {goal['seeds']}**.",
