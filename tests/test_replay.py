@@ -277,7 +277,8 @@ def test_goal_timeline_marks_when_sign_momentum_takes_the_lead_for_good(tmp_path
     adam2, lion2 = path_program(0.99), path_program(0.99, split=True, sign=True)
 
     def row(i, parent, program, fitness):
-        return EvaluationRow(i, parent, "x", str(program), f"fp{i}", fitness, False, evaluations=i + 1)
+        return EvaluationRow(i, parent, "x", str(program), f"fp{i}", fitness, False, evaluations=i + 1,
+                             time=500.0 * i)
 
     rows = [row(0, None, adam, 0.0), row(1, 0, adam2, 0.01), row(2, 1, lion, 0.02),  # lion leads ...
             row(3, 1, adam2, 0.03),                                                   # ... then loses it
@@ -286,5 +287,22 @@ def test_goal_timeline_marks_when_sign_momentum_takes_the_lead_for_good(tmp_path
     tl = goal_timeline(run)
     assert tl["first_sign_momentum"]["evaluations"] == 3
     assert tl["sign_momentum_lead"] == {"evaluations": 5, "id": 4, "fitness": 0.04}
+    # the leader's family after 600, 1200 and 1800 s of search (the log ends at 2500 s: no 2700)
+    assert tl["sign_momentum_leading_at_s"] == {"600": False, "1200": True, "1800": False}
     tl = goal_timeline(runs.Run(tmp_path, tuple(rows[:4]), (), (), None, None))
     assert tl["sign_momentum_lead"] is None  # the last leader is an Adam variant
+
+
+def test_report_compares_with_a_previous_replay_seed_by_seed(quick):
+    from search.experiments.replay import previous_digest
+    from search.experiments.report import render_report
+
+    out, s = quick
+    prev = previous_digest(out)
+    assert [d["seed"] for d in prev["seeds"]] == [d["seed"] for d in s["seeds"]]
+    assert prev["seeds"][0]["evaluations"] == s["seeds"][0]["statistics"]["evaluations"]
+    text = render_report({**s, "previous": prev})
+    assert "### Against the previous replay" in text
+    assert text.count("| 0 | this |") == 1 and text.count("| 0 | previous |") == 1
+    with pytest.raises(ValueError, match="previous replay"):
+        previous_digest(out / "nowhere")

@@ -35,6 +35,8 @@ def add_arguments(parser) -> None:
                                          "--quick: configs/lion_rediscovery_quick.yaml)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a search config value, e.g. --set backend=local (repeatable)")
+    parser.add_argument("--previous", metavar="DIR",
+                        help="an earlier replay's folder: the report compares this replay with it, seed by seed")
     parser.add_argument("--force", action="store_true", help="replace the results already in --out")
     parser.add_argument("--compare-only", action="store_true",
                         help="rerun only the final comparison and rewrite the outputs of the replay in --out "
@@ -50,6 +52,7 @@ def _command(args) -> str:
     for item in args.overrides:
         parts += ["--set", item]
     parts += ["--out", args.out] if args.out else []
+    parts += ["--previous", args.previous] if getattr(args, "previous", None) else []
     parts += ["--compare-only"] if getattr(args, "compare_only", False) else []
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -61,7 +64,8 @@ def run(args) -> int:
     out = Path(args.out) if args.out else (default_out("replay-quick") if args.quick
                                            else Path("results/lion_rediscovery"))
     if args.compare_only:
-        opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args))
+        opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args),
+                       previous=Path(args.previous) if args.previous else None)
         try:
             compare_only(opts, log=lambda text: print(text, flush=True))
         except ValueError as exc:
@@ -83,6 +87,7 @@ def run(args) -> int:
                 p.unlink()
     command = _command(args)
     opts = Options(out=out, seeds=seeds, quick=args.quick, config=Path(args.config) if args.config else None,
+                   previous=Path(args.previous) if args.previous else None,
                    overrides=tuple(args.overrides), command=command)
     try:
         config.load(opts.config_path, list(opts.overrides))

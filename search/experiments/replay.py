@@ -53,7 +53,7 @@ from search.experiments.compare import (
     compare,
     paired,
 )
-from search.experiments.report import render_report
+from search.experiments.report import render_report, seed_digest
 from search.rundir import RunDir, atomic_write
 from simplify import simplify
 from simplify.derivation import render
@@ -77,6 +77,7 @@ class Options:
     ablation_tolerance: float = 0.0
     meta: MetaSettings | None = None
     command: str = ""
+    previous: Path | None = None  # an earlier replay's folder: the report compares with it, seed by seed
 
     @property
     def config_path(self) -> Path:
@@ -198,10 +199,15 @@ class SignWatch:
 
 # --- 3. per-seed analysis -----------------------------------------------------------------------
 
+BUDGETS_S = (600, 1200, 1800, 2700)  # search budgets (seconds) at which the leader's family is read
+
+
 def goal_timeline(run: runs.Run) -> dict:
     """When a sign-momentum program was first evaluated, first beat the seed program, and took the
     lead for good (``sign_momentum_lead``: the search's best so far is sign-momentum from then to
-    the end, by the fitness each row logged; None if the last leader is not); how many
+    the end, by the fitness each row logged; None if the last leader is not), and whether the
+    leader was sign-momentum after each budget of ``BUDGETS_S`` the run reached (success against
+    the budget, read from one run); how many
     distinct scored programs were sign-momentum, and how many children (cache hits included) per
     1,000 were: every way to the sign counts (``m / sqrt(m * m)`` as well as ``sign(...)``),
     because membership is tested by behaviour (``simplify.family``)."""
@@ -210,7 +216,13 @@ def goal_timeline(run: runs.Run) -> dict:
     first = first_beating = lead = None
     members = 0
     best = -math.inf
+    leader_sign = False
+    end = max((r.time for r in run.rows if r.time is not None), default=0.0)
+    leading_at: dict[str, bool] = {}
     for r in run.rows:
+        for b in BUDGETS_S:  # the leader's family when the search had run b seconds
+            if r.time is not None and r.time > b and str(b) not in leading_at:
+                leading_at[str(b)] = leader_sign
         if r.cached or r.fitness <= WORST_FITNESS:
             continue
         if r.fingerprint not in verdict:
@@ -218,6 +230,7 @@ def goal_timeline(run: runs.Run) -> dict:
             members += verdict[r.fingerprint]
         if r.fitness > best:  # a new leader (search-time fitness): sign-momentum or not
             best = r.fitness
+            leader_sign = verdict[r.fingerprint]
             if not verdict[r.fingerprint]:
                 lead = None
             elif lead is None:
@@ -228,10 +241,14 @@ def goal_timeline(run: runs.Run) -> dict:
             first = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
         if first_beating is None and seed_fit is not None and r.fitness > seed_fit:
             first_beating = {"evaluations": r.evaluations, "id": r.id, "fitness": r.fitness}
+    for b in BUDGETS_S:
+        if str(b) not in leading_at and end >= b * 0.98:  # the run ended at its budget
+            leading_at[str(b)] = leader_sign
     children = [r for r in run.rows if r.parent is not None]
     in_family = sum(verdict.get(r.fingerprint, False) for r in children)
     return {"seed_program_fitness": seed_fit, "first_sign_momentum": first,
             "first_sign_momentum_beating_seed": first_beating, "sign_momentum_lead": lead,
+            "sign_momentum_leading_at_s": leading_at,
             "distinct_programs": len(verdict), "sign_momentum_programs": members,
             "sign_momentum_children_per_1000": 1000.0 * in_family / len(children) if children else 0.0}
 
@@ -395,6 +412,8 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
                                                  for g in goals),
         "first_sign_momentum_evaluations": [(d["timeline"]["first_sign_momentum"] or {}).get("evaluations")
                                             for d in seeds_out]}
+    if opts.previous is not None:
+        summary["previous"] = previous_digest(Path(opts.previous))
     summary["headline_seed"] = headline
     if start is not None:  # a whole replay; a rerun keeps the original run's time and dates
         summary["seconds"] = time.perf_counter() - start
@@ -408,6 +427,25 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
         f"{len(seeds_out)} seed(s) reached sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
         f"of them beating tuned AdamW on meta-validation; see {out / 'report.md'}")
     return summary
+
+
+def previous_digest(path: Path) -> dict:
+    """Each seed of the replay in ``path`` (its ``summary.json``) as ``seed_digest`` shows it;
+    counts the previous replay's logs did not carry (sign-momentum children per 1,000) are
+    computed from its run directories when they are there."""
+    try:
+        prev = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path / 'summary.json'}: cannot read the previous replay's summary ({exc})") from None
+    seeds = []
+    for d in prev.get("seeds", []):
+        row = seed_digest(d)
+        run_dir = path / "runs" / f"seed{d['seed']}"
+        if row["sign_momentum_children_per_1000"] is None and (run_dir / "evaluations.jsonl").exists():
+            row["sign_momentum_children_per_1000"] = goal_timeline(runs.load_run(run_dir))[
+                "sign_momentum_children_per_1000"]
+        seeds.append(row)
+    return {"path": _shown(path), "command": prev.get("command"), "config": prev.get("config"), "seeds": seeds}
 
 
 LION_BETAS = (0.9, 0.99)  # Lion's defaults (Chen et al. 2023), against which each answer's betas are reported

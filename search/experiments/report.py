@@ -17,6 +17,45 @@ def _code(text: str) -> list[str]:
     return ["```", text.rstrip(), "```"]
 
 
+def seed_digest(d: dict) -> dict:
+    """What the seed-by-seed comparison of two replays shows of one seed (``summary["seeds"]`` item)."""
+    st, tl, a = d["statistics"], d["timeline"], d.get("answer") or {}
+    return {"seed": d["seed"], "evaluations": st["evaluations"], "children": st["children"],
+            "first_sign_momentum": (tl.get("first_sign_momentum") or {}).get("evaluations"),
+            "sign_momentum_children_per_1000": tl.get("sign_momentum_children_per_1000"),
+            "answer_recognized": a.get("recognized"), "answer_fitness": a.get("fitness"),
+            "answer_scale": a.get("scale"), "answer_sign_momentum": a.get("sign_momentum"),
+            "search_seconds": d.get("search_seconds")}
+
+
+def answer_family(row: dict) -> str:
+    if row.get("answer_recognized"):
+        return row["answer_recognized"]
+    if row.get("answer_fitness") is None:
+        return "-"
+    return "sign-momentum, no named family" if row.get("answer_sign_momentum") else "no known family"
+
+
+def previous_table(s: dict) -> list[str]:
+    """This replay against an earlier one (``summary["previous"]``), seed by seed."""
+    prev = {d["seed"]: d for d in s["previous"]["seeds"]}
+    lines = ["", f"### Against the previous replay (`{s['previous']['path']}`, made by "
+                 f"`{s['previous'].get('command') or '?'}`), seed by seed", "",
+             "| seed | replay | search minutes | evaluations | children | first sign-momentum (evals) "
+             "| sign-momentum children per 1,000 | answer | answer fitness |", "|---|---|---|---|---|---|---|---|---|"]
+    for d in s["seeds"]:
+        for label, row in (("this", seed_digest(d)), ("previous", prev.get(d["seed"]))):
+            if row is None:
+                continue
+            minutes = _f(row["search_seconds"] / 60, 1) if row.get("search_seconds") else "-"
+            fit = "-" if row.get("answer_fitness") is None else f"{_f(row['answer_fitness'])} at {row['answer_scale']}"
+            first = row["first_sign_momentum"] if row["first_sign_momentum"] is not None else "never"
+            lines.append(f"| {d['seed']} | {label} | {minutes} | {row['evaluations']} | {row['children']} | {first} | "
+                         f"{_f(row.get('sign_momentum_children_per_1000'), 2)} | "
+                         f"{answer_family(row)} | {fit} |")
+    return lines
+
+
 def render_report(s: dict) -> str:
     m = s["machine"]
     goal = s["goal"]
@@ -82,6 +121,8 @@ def render_report(s: dict) -> str:
             f"{a['scale'] if a else '-'} | {_f(a['fitness']) if a else '-'} | "
             f"{'yes' if a and a['sign_momentum'] else 'no'} | {(a or {}).get('recognized') or '-'} | "
             f"{_f(vs.get('mean_log_ratio'))} |")
+    if s.get("previous"):
+        lines += previous_table(s)
     lines += ["", "![search progress](search_progress.png)", ""]
     for d in s["seeds"]:
         a = d["answer"]
