@@ -133,6 +133,10 @@ def test_quick_replay_goal_counts_match_the_seeds(quick):
         assert g["reached"] == (g["lion_form"] and g["within_one_sd_of_lion"])
     assert s["goal"]["lion_form_within_one_sd_of_lion"] == sum(d["goal"]["reached"] for d in s["seeds"])
     report = (out / "report.md").read_text()
+    mv = s["meta_validation"]
+    assert mv["searched_tasks"] == ["logreg", "mlp"]  # configs/lion_rediscovery_quick.yaml
+    assert mv["outside_the_search"] == [t for t in mv["tasks"] if t not in ("logreg", "mlp")]
+    assert ("every family here was searched on too" in report) == (not mv["outside_the_search"])
     assert "**Rediscovery**" in report and "**Generalization**" in report
     assert f"Seeds: **{s['goal']['lion_form']} of 1**" in report
 

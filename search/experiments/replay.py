@@ -391,8 +391,11 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
     meta = opts.meta_settings
     tuned = compare(programs, meta, log)
     headline = _headline(seeds_out)
+    searched = search_tasks(summary.get("config") or opts.config_path, summary.get("overrides", opts.overrides))
     summary["meta_validation"] = {
-        "tasks": list(meta.tasks), "scale": meta.scale, "seeds": list(meta.seeds), "lr_grid": list(meta.lr_grid),
+        "tasks": list(meta.tasks), "searched_tasks": searched,
+        "outside_the_search": [t for t in meta.tasks if t not in searched], "scale": meta.scale,
+        "seeds": list(meta.seeds), "lr_grid": list(meta.lr_grid),
         "wd_grid": list(meta.wd_grid), "overrides": meta.overrides,
         "results": {t: {n: {"mean": v.mean, "std": v.std, "finals": v.finals, "lr_scale": v.lr_scale,
                             "wd_scale": v.wd_scale, "grid": v.grid, "curves": v.curves} for n, v in per.items()}
@@ -469,6 +472,17 @@ def seed_goal(answer: dict, tuned: dict, name: str) -> dict:
             "lion_betas": list(LION_BETAS), "sign_momentum": bool(answer["sign_momentum"]),
             "vs_lion": vs_lion, "vs_adamw": vs_adamw, "within_one_sd_of_lion": bool(within),
             "beats_tuned_adamw": beats(tuned, name)["mean_log_ratio"] > 0, "reached": bool(lion_form and within)}
+
+
+def search_tasks(config: str | Path, overrides) -> list[str]:
+    """The task families the replay's searches scored (their config's ``evaluator.tasks``; a
+    relative path is the repository's), so the report says which meta-validation families were
+    outside the search, not a fixed sentence."""
+    from proxy_tasks.registry import DEFAULT_TASKS
+
+    path = Path(config) if Path(config).is_absolute() else ROOT / config
+    tasks = config_mod.load(path, list(overrides)).evaluator.tasks
+    return sorted(tasks) if tasks is not None else sorted(DEFAULT_TASKS)
 
 
 def compare_only(opts: Options, log: Log = print) -> dict:

@@ -13,6 +13,16 @@ def _f(x, digits: int = 4) -> str:
     return f"{x:.{digits}f}"
 
 
+def _outside(mv: dict) -> str:
+    """Which meta-validation task families the search never trained on, as the summary records."""
+    if "outside_the_search" not in mv:  # a summary written before this was recorded
+        return "which families the search used is not recorded here"
+    out = mv["outside_the_search"]
+    if not out:
+        return f"every family here was searched on too ({', '.join(mv['searched_tasks'])}, at the proxy's scale)"
+    return f"{', '.join(out)}: task famil{'y' if len(out) == 1 else 'ies'} outside the search"
+
+
 def _code(text: str) -> list[str]:
     return ["```", text.rstrip(), "```"]
 
@@ -138,8 +148,7 @@ def render_report(s: dict) -> str:
         lines += ["", "<details><summary>derivation</summary>", ""] + _code(a["derivation"]) + ["", "</details>", ""]
     lines += ["## Final comparison on meta-validation tasks", "",
               f"Tasks {', '.join(mv['tasks'])} at scale `{mv['scale']}` with settings {mv['overrides']} "
-              f"(a problem instance the search never scored; "
-              + ("the MLP is also a task family outside the search" if "mlp" in mv["tasks"] else "")
+              f"(a problem instance the search never scored; " + _outside(mv)
               + f"), seeds {mv['seeds']}. Every optimizer is tuned on the same grid: learning-rate multipliers "
               f"{[round(x, 3) for x in mv['lr_grid']]} x weight-decay multipliers "
               f"{[round(x, 3) for x in mv['wd_grid']]}"
