@@ -444,8 +444,6 @@ def search_figures(cfg, run_dir: Path, truth_seeds: Sequence[int] = (4, 5, 6, 7)
     the final population, and the truth (mean over ``truth_seeds`` task seeds at the lr best on
     them) of its ``top`` distinct programs by search fitness. The truth's seeds are held out: the
     search and its racing scored seeds 0-3, and a program chosen on seeds is lucky on them."""
-    import json
-
     from search.experiments.replay import goal_timeline
 
     run = runs.load_run(run_dir)
@@ -455,7 +453,7 @@ def search_figures(cfg, run_dir: Path, truth_seeds: Sequence[int] = (4, 5, 6, 7)
     t_first = min(r.time for r in evaluated if r.time is not None)
     t_last = max(r.time for r in run.rows if r.time is not None)
     span = max(1e-9, t_last - t_first)
-    state = json.loads((run_dir / "checkpoint.json").read_text())["state"]
+    state = RunDir.open(run_dir).read_checkpoint()  # checked against its SHA-256, like a resume
     population = state["evolution"]["population"]
     best = runs.distinct_best(run)[:top]
     spec = EvaluatorSpec.from_section(cfg.evaluator)
