@@ -73,28 +73,32 @@ def liveness(program: Program) -> tuple[tuple[int, ...], tuple[bool, bool]]:
 
     The body runs once per step; the returned m and v become the next step's m and v. The
     returned update is always needed; a returned state is needed only if the body reads the
-    incoming state (before overwriting it) in a computation that is itself needed. Iterate to
-    the fixed point.
+    incoming state (before overwriting it) in a computation that is itself needed (the least
+    fixed point). One backward sweep tracks, for every name, which of the three returned values
+    need it (a bit each), so the fixed point is taken over three bits rather than by sweeping
+    the program again for each state found live.
     """
-    upd, ret_m, ret_v = program.returns
-    need_m = need_v = False
+    statements = program.statements
+    need: dict[str, int] = {}
+    for bit, name in zip((1, 2, 4), program.returns):
+        need[name] = need.get(name, 0) | bit
+    masks = [0] * len(statements)
+    for i in range(len(statements) - 1, -1, -1):
+        st = statements[i]
+        mask = need.pop(st.dst, 0)
+        if mask:
+            masks[i] = mask
+            for a in st.names:
+                need[a] = need.get(a, 0) | mask
+    reads_m, reads_v = need.get("m", 0), need.get("v", 0)
+    needed = 1  # the update
     while True:
-        live_names = {upd}
-        if need_m:
-            live_names.add(ret_m)
-        if need_v:
-            live_names.add(ret_v)
-        live = []
-        for i in range(len(program.statements) - 1, -1, -1):
-            st = program.statements[i]
-            if st.dst in live_names:
-                live.append(i)
-                live_names.discard(st.dst)
-                live_names.update(st.names)
-        new_m, new_v = "m" in live_names, "v" in live_names
-        if (new_m, new_v) == (need_m, need_v):
-            return tuple(sorted(live)), (need_m, need_v)
-        need_m, need_v = need_m or new_m, need_v or new_v
+        grown = needed | (2 if reads_m & needed else 0) | (4 if reads_v & needed else 0)
+        if grown == needed:
+            break
+        needed = grown
+    live = tuple(i for i, mask in enumerate(masks) if mask & needed)
+    return live, (bool(needed & 2), bool(needed & 4))
 
 
 def fingerprint(program: Program, live: tuple[int, ...] | None = None,
@@ -149,9 +153,12 @@ def prune(program: Program) -> Program:
     """
     live, state_live = liveness(program)
     statements = [program.statements[i] for i in live]
-    kinds = final_kinds(program.replace(statements=statements, returns=(program.returns[0],) * 3))
     returns = list(program.returns)
-    for slot, is_live in ((1, state_live[0]), (2, state_live[1])):
-        if not is_live and kinds.get(returns[slot]) != TENSOR:
-            returns[slot] = returns[0]
+    if not all(state_live):  # kinds only matter for a dead slot; skip the scan otherwise
+        kinds = final_kinds(program.replace(statements=statements, returns=(program.returns[0],) * 3))
+        for slot, is_live in ((1, state_live[0]), (2, state_live[1])):
+            if not is_live and kinds.get(returns[slot]) != TENSOR:
+                returns[slot] = returns[0]
+    if len(statements) == len(program.statements) and tuple(returns) == program.returns:
+        return program  # nothing to prune: no copy (the simplifier calls this once per rewrite)
     return program.replace(statements=statements, returns=returns)

@@ -10,19 +10,27 @@ Accepted grammar (anything else raises ``ProgramError`` naming the line)::
 
 ``arg`` is a name already defined or a numeric literal (optionally negative). Comments and
 blank lines are allowed, and so is a docstring as the first statement of the body.
+
+Limits: ``MAX_BYTES`` (100,000 bytes of UTF-8 text) and ``MAX_STATEMENTS`` (1,000). A program
+file must be a regular file (not a pipe, device or directory); ``read_source`` reads at most
+one byte beyond the limit, so no input can make the parser read or allocate without bound.
 """
 
 from __future__ import annotations
 
 import ast
 import math
+import os
+import stat
 from pathlib import Path
 
 from dsl import ops
 from dsl.program import INPUTS, Arg, Program, ProgramError, Statement
 
 MAX_BYTES = 100_000
+"""Largest program text, in bytes (UTF-8); a program file is read up to one byte beyond it."""
 MAX_STATEMENTS = 1_000
+"""Most statements in a program's body (the return not counted)."""
 
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div"}
 
@@ -38,7 +46,7 @@ def parse(text: str | bytes) -> Program:
             raise ProgramError(f"program text is not valid UTF-8 (byte {exc.start})") from None
     if not isinstance(text, str):
         raise ProgramError(f"program text must be str or bytes, not {type(text).__name__}")
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise ProgramError(f"program text is too large (> {MAX_BYTES} bytes)")
     if "\x00" in text:
         raise ProgramError("program text contains a NUL character", _line_of(text, "\x00"))
@@ -56,14 +64,67 @@ def parse(text: str | bytes) -> Program:
 def parse_file(path) -> Program:
     """Parse the file at ``path``; errors name the file."""
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise ProgramError(f"cannot read: {exc.strerror}", source=str(p)) from None
+    data = read_source(p)
     try:
         return parse(data)
     except ProgramError as exc:
         raise ProgramError(exc.message, exc.line, source=str(p)) from None
+
+
+def read_source(path) -> bytes:
+    """The bytes of the program file at ``path``: a regular file of at most ``MAX_BYTES``.
+
+    Anything else is a ``ProgramError`` naming the file, raised before much is read: a device
+    such as ``/dev/zero`` streams forever and a named pipe blocks until a writer comes, so only
+    regular files are read, and at most ``MAX_BYTES + 1`` bytes of them. The file is checked
+    before it is opened (opening some devices does something) and again on the open
+    descriptor, which is opened non-blocking so that a pipe swapped in meanwhile cannot block.
+    """
+    source = str(path)
+    try:
+        _regular(os.stat(path), source)
+        fd = os.open(path, os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise ProgramError(f"cannot read: {exc.strerror or exc}", source=source) from None
+    except ProgramError:
+        raise
+    except ValueError as exc:  # e.g. a NUL byte in the path
+        raise ProgramError(f"cannot read: {exc}", source=source) from None
+    try:
+        st = os.fstat(fd)
+        _regular(st, source)
+        if st.st_size > MAX_BYTES:
+            raise ProgramError(f"program file is too large ({st.st_size} bytes > {MAX_BYTES})", source=source)
+        chunks: list[bytes] = []
+        left = MAX_BYTES + 1  # one byte more than allowed tells "too large" from "exactly at the limit"
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise ProgramError(f"cannot read: {exc.strerror or exc}", source=source) from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
+    if len(data) > MAX_BYTES:
+        raise ProgramError(f"program file is too large (more than {MAX_BYTES} bytes)", source=source)
+    return data
+
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+_FILE_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+               (stat.S_ISSOCK, "a socket"))
+
+
+def _regular(st: os.stat_result, source: str) -> None:
+    if stat.S_ISREG(st.st_mode):
+        return
+    what = next((label for test, label in _FILE_KINDS if test(st.st_mode)), "a special file")
+    raise ProgramError(f"not a regular file ({what})", source=source)
 
 
 def _line_of(text: str, needle: str) -> int:

@@ -65,11 +65,16 @@ class Statement:
             else:
                 raise ProgramError(f"argument {a!r} is neither a name nor a number")
         object.__setattr__(self, "args", tuple(fixed))
+        # computed once: every pass over a program reads it for every statement
+        object.__setattr__(self, "_names", tuple(a for a in fixed if isinstance(a, str)))
 
     @property
     def names(self) -> tuple[str, ...]:
         """The variable names this statement reads."""
-        return tuple(a for a in self.args if isinstance(a, str))
+        try:
+            return self._names
+        except AttributeError:  # unpickled from a version that did not store it
+            return tuple(a for a in self.args if isinstance(a, str))
 
 
 def _check_name(name: str) -> None:

@@ -32,7 +32,16 @@ from search.evolution import Aging, Candidate, Evolution, Islands, SectionMutato
 from search.funnel import Answer, Funnel
 from search.racing import OPEN, Racing
 from search.results import Cache, Entry, Outcome, mean_and_se, to_outcome
-from search.rundir import EvaluationRow, FunnelRow, RaceRow, RunDir, read_evaluations, read_funnel, read_races
+from search.rundir import (
+    EvaluationRow,
+    FunnelRow,
+    RaceRow,
+    RunDir,
+    read_evaluations,
+    read_funnel,
+    read_races,
+    repair_tail,
+)
 
 RACE_KEYS = 10**9  # race jobs get keys below -RACE_KEYS (children: ids >= 0; funnel: -1, -2, ...)
 
@@ -173,11 +182,12 @@ class Driver:
         self._last_ckpt = (time.perf_counter(), self.rows)
 
     def resume(self) -> None:
-        """Load the checkpoint (if any) and the log rows written after it."""
+        """Load the checkpoint (if any) and the log rows written after it. Every log is read and
+        checked before a torn last line is cut off any of them: a refused run is left as it was."""
         state = self.rundir.read_checkpoint()
-        rows, self.torn_row = read_evaluations(self.rundir.evaluations.path, repair=True)
-        fevals, frounds = read_funnel(self.rundir.funnel.path, repair=True)
-        race_rows, _ = read_races(self.rundir.races.path, repair=True)
+        rows, self.torn_row = read_evaluations(self.rundir.evaluations.path)
+        fevals, frounds = read_funnel(self.rundir.funnel.path)
+        race_rows, _ = read_races(self.rundir.races.path)
         self.funnel_log = {(r.round, r.scale, r.fingerprint): r for r in fevals}
         self.logged_rounds = {r.round for r in frounds}
         if state is not None:
@@ -194,6 +204,8 @@ class Driver:
                                f"counts {self.race_rows}: the log was truncated")
         self.race_tail = {(r.fingerprint, r.seed): r for r in race_rows[self.race_rows:]}
         self.race_rows = len(race_rows)
+        for log in (self.rundir.evaluations, self.rundir.funnel, self.rundir.races):
+            repair_tail(log.path)
         if self.race_jobs:
             jobs = [j for j in (self._race_submission(rj) for rj in self.race_jobs.values()) if j is not None]
             self.backend.submit(jobs)
@@ -502,6 +514,7 @@ class Driver:
             else:
                 jobs.append(Job(-(i + 1), prune(parse(e.source)), scale, kind="funnel"))
         if jobs:
+            self._progress(phase=f"funnel {scale}")  # say so before a local backend scores them in this thread
             self.backend.submit(jobs)
             while len(results) < len(entries):
                 for job, res in self.backend.wait(timeout=1.0):

@@ -261,6 +261,9 @@ def mutate(parent: Program, rng: np.random.Generator, s: MutationOptions) -> Chi
     """A valid child of ``parent``: ``mutations_per_child`` mutations, redrawn until the child
     parses, passes ``dsl.analyze`` and has at most ``max_length`` statements."""
     w = weights(s)
+    if not all(math.isfinite(x) and x >= 0 for x in w.values()) or not sum(w.values()) > 0:
+        # NaN weights would make every draw fall through draw_kind; the config refuses them first
+        raise MutationFailed(f"mutation weights must be finite, >= 0 and not all 0, got {w}")
     redraws = 0
     while redraws <= s.max_redraws:
         program, parts = parent, []
@@ -275,7 +278,10 @@ def mutate(parent: Program, rng: np.random.Generator, s: MutationOptions) -> Chi
             redraws += 1
             continue
         return Child(program, analysis, "; ".join(parts), redraws)
-    raise MutationFailed(f"no valid child after {s.max_redraws} draws from:\n{parent}")
+    text = str(parent)
+    text = text if len(text) <= 1000 else text[:997] + "..."  # a message, not a dump (max_length <= 10,000)
+    raise MutationFailed(f"no valid child after {s.max_redraws} draws (mutation.max_length {s.max_length}) "
+                         f"from a parent of {len(parent.statements)} statements:\n{text}")
 
 
 __all__ = [

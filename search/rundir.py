@@ -8,6 +8,7 @@ Layout::
     races.jsonl          racing: programs scored on more task seeds (only when racing is on)
     checkpoint.json      population, RNG state, cache, counters; replaced atomically
     summary.json, best.train   written when the search ends
+    .lock                the writer's lock (``search.runlock``), with its pid while it runs
 
 Rows are fsynced before the checkpoint that counts them, so killing the process at any moment
 loses at most the evaluations in flight. A checkpoint carries a SHA-256 of its payload: a
@@ -16,23 +17,35 @@ corrupt or truncated one is reported (``CheckpointError``) and never overwritten
 The rows of both logs are declared once, here: ``EvaluationRow``, ``FunnelRow`` and ``RoundRow``,
 each with ``to_json()`` and ``from_json(raw, path, line)``. Every writer and reader goes through
 them; rows carry ``format`` (``ROW_FORMAT``), and rows written before it existed (format 1, some
-without ``lr_scales``) still load.
+without ``lr_scales``) still load. Reading is strict and bounded: a row that is not UTF-8, not a
+JSON object, longer than ``MAX_ROW_BYTES``, or has a field of the wrong type (an ``id`` of
+``"23"``, a ``NaN``) is a ``RowError`` naming the file and the line, never silently kept.
+
+One process writes a run directory at a time: ``create`` and ``open`` take its lock
+(``RunDirLocked`` names the live holder's pid) and ``close`` releases it; readers pass
+``lock=False`` or read the logs directly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import math
 import os
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search import runlock
+
 CHECKPOINT_FORMAT = 2
 READABLE_CHECKPOINTS = (1, 2)  # format 1: written before the search core was split (0.1)
 ROW_FORMAT = 2
+MAX_ROW_BYTES = 1 << 20  # a longer line is corruption, not a row (the longest real ones are ~1 KB)
 
 
 class RunDirError(RuntimeError):
@@ -45,6 +58,14 @@ class CheckpointError(RunDirError):
 
 class RowError(RunDirError):
     """A log row that is not what its schema says; the message names the file and the line."""
+
+
+class RunDirLocked(RunDirError):
+    """Another live process is writing the run directory; ``pid`` is the holder's (None: unknown)."""
+
+    def __init__(self, message: str, pid: int | None):
+        super().__init__(message)
+        self.pid = pid
 
 
 # --- the rows ----------------------------------------------------------------------------------
@@ -62,26 +83,66 @@ def _need(raw: Any, keys: tuple[str, ...], path, line) -> Mapping[str, Any]:
     return raw
 
 
-def _floats(x: Any, key=str) -> dict:
-    """A JSON object of numbers (None: empty); ``key=int`` for per-task-seed objects, whose keys
-    JSON writes as strings."""
+def _show(x: Any) -> str:
+    text = repr(x)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _int(x: Any, key: str) -> int:
+    """A JSON integer: not a bool, a float, nor a string that looks like one (``"23"``)."""
+    if isinstance(x, bool) or not isinstance(x, int):
+        raise ValueError(f"{key} must be an integer, got {_show(x)}")
+    return x
+
+
+def _num(x: Any, key: str) -> float:
+    """A finite JSON number (the writers refuse NaN and infinities, so a reader does too)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)) or not math.isfinite(x):
+        raise ValueError(f"{key} must be a finite number, got {_show(x)}")
+    return float(x)
+
+
+def _str(x: Any, key: str) -> str:
+    if not isinstance(x, str):
+        raise ValueError(f"{key} must be a string, got {_show(x)}")
+    return x
+
+
+def _bool(x: Any, key: str) -> bool:
+    if not isinstance(x, bool):
+        raise ValueError(f"{key} must be true or false, got {_show(x)}")
+    return x
+
+
+def _opt(conv, x: Any, key: str):
+    return None if x is None else conv(x, key)
+
+
+def _floats(x: Any, key: str, seeds: bool = False) -> dict:
+    """A JSON object of numbers (None: empty); ``seeds`` for per-task-seed objects, whose integer
+    keys JSON writes as strings."""
     if x is None:
         return {}
     if not isinstance(x, dict):
-        raise TypeError(f"expected an object, got {type(x).__name__}")
-    return {key(k): float(v) for k, v in x.items()}
+        raise ValueError(f"{key} must be an object, got {_show(x)}")
+    if seeds:
+        bad = [k for k in x if not k.isdigit()]
+        if bad:
+            raise ValueError(f"{key} keys must be task seeds, got {_show(bad[0])}")
+        return {int(k): _num(v, f"{key}.{k}") for k, v in x.items()}
+    return {k: _num(v, f"{key}.{k}") for k, v in x.items()}
+
+
+def _curves(x: Any) -> dict[str, list[float]] | None:
+    if x is None:
+        return None
+    if not isinstance(x, dict) or not all(isinstance(v, list) for v in x.values()):
+        raise ValueError(f"curves must be an object of lists, got {_show(x)}")
+    return {k: [_num(v, f"curves.{k}") for v in vs] for k, vs in x.items()}
 
 
 def _seed_json(x: dict[int, float]) -> dict[str, float]:
     return {str(k): v for k, v in sorted(x.items())}
-
-
-def _opt_int(x: Any) -> int | None:
-    return None if x is None else int(x)
-
-
-def _opt_float(x: Any) -> float | None:
-    return None if x is None else float(x)
 
 
 @dataclass(frozen=True)
@@ -138,25 +199,22 @@ class EvaluationRow:
     def from_json(cls, raw: Any, path=None, line: int = 0) -> EvaluationRow:
         r = _need(raw, cls.KEYS, path, line)
         try:
-            curves = r.get("curves")
             return cls(
-                id=int(r["id"]) if not isinstance(r["id"], (str, bool)) else _bad("id", r["id"]),
-                parent=_opt_int(r["parent"]), mutation=str(r["mutation"]),
-                source=str(r["source"]), fingerprint=str(r["fingerprint"]), fitness=float(r["fitness"]),
-                cached=bool(r["cached"]), tasks=_floats(r.get("tasks")), lr_scales=_floats(r.get("lr_scales")),
-                reason=None if r.get("reason") is None else str(r["reason"]), seconds=float(r.get("seconds") or 0.0),
-                length=_opt_int(r.get("length")), redundant=_opt_int(r.get("redundant")),
-                redraws=_opt_int(r.get("redraws")), evaluations=_opt_int(r.get("evaluations")),
-                time=_opt_float(r.get("time")),
-                curves=None if curves is None else {str(k): [float(x) for x in v] for k, v in curves.items()},
-                seed_fitness=_floats(r.get("seed_fitness"), int), fitness_se=_opt_float(r.get("fitness_se")),
-                hurdle_fitness=_opt_float(r.get("hurdle_fitness")), line=line)
-        except (TypeError, ValueError, AttributeError) as exc:
+                id=_int(r["id"], "id"), parent=_opt(_int, r["parent"], "parent"),
+                mutation=_str(r["mutation"], "mutation"), source=_str(r["source"], "source"),
+                fingerprint=_str(r["fingerprint"], "fingerprint"), fitness=_num(r["fitness"], "fitness"),
+                cached=_bool(r["cached"], "cached"), tasks=_floats(r.get("tasks"), "tasks"),
+                lr_scales=_floats(r.get("lr_scales"), "lr_scales"), reason=_opt(_str, r.get("reason"), "reason"),
+                seconds=_num(r.get("seconds") or 0.0, "seconds"), length=_opt(_int, r.get("length"), "length"),
+                redundant=_opt(_int, r.get("redundant"), "redundant"),
+                redraws=_opt(_int, r.get("redraws"), "redraws"),
+                evaluations=_opt(_int, r.get("evaluations"), "evaluations"),
+                time=_opt(_num, r.get("time"), "time"), curves=_curves(r.get("curves")),
+                seed_fitness=_floats(r.get("seed_fitness"), "seed_fitness", seeds=True),
+                fitness_se=_opt(_num, r.get("fitness_se"), "fitness_se"),
+                hurdle_fitness=_opt(_num, r.get("hurdle_fitness"), "hurdle_fitness"), line=line)
+        except ValueError as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
-
-
-def _bad(key: str, value: Any):
-    raise ValueError(f"{key} must be a number, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -192,15 +250,15 @@ class FunnelRow:
     def from_json(cls, raw: Any, path=None, line: int = 0) -> FunnelRow:
         r = _need(raw, cls.KEYS, path, line)
         try:
-            return cls(round=int(r["round"]), scale=str(r["scale"]), id=int(r["id"]),
-                       fingerprint=str(r["fingerprint"]), fitness=float(r["fitness"]),
-                       source=str(r.get("source") or ""), proxy_fitness=_opt_float(r.get("proxy_fitness")),
-                       evaluations=_opt_int(r.get("evaluations")), tasks=_floats(r.get("tasks")),
-                       lr_scales=_floats(r.get("lr_scales")),
-                       reason=None if r.get("reason") is None else str(r["reason"]),
-                       seconds=float(r.get("seconds") or 0.0), seed_fitness=_floats(r.get("seed_fitness"), int),
-                       line=line)
-        except (TypeError, ValueError, AttributeError) as exc:
+            return cls(round=_int(r["round"], "round"), scale=_str(r["scale"], "scale"), id=_int(r["id"], "id"),
+                       fingerprint=_str(r["fingerprint"], "fingerprint"), fitness=_num(r["fitness"], "fitness"),
+                       source=_str(r.get("source") or "", "source"),
+                       proxy_fitness=_opt(_num, r.get("proxy_fitness"), "proxy_fitness"),
+                       evaluations=_opt(_int, r.get("evaluations"), "evaluations"),
+                       tasks=_floats(r.get("tasks"), "tasks"), lr_scales=_floats(r.get("lr_scales"), "lr_scales"),
+                       reason=_opt(_str, r.get("reason"), "reason"), seconds=_num(r.get("seconds") or 0.0, "seconds"),
+                       seed_fitness=_floats(r.get("seed_fitness"), "seed_fitness", seeds=True), line=line)
+        except ValueError as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
 
 
@@ -247,14 +305,15 @@ class RaceRow:
         try:
             if r["role"] not in ("candidate", "incumbent"):
                 raise ValueError(f"role must be candidate or incumbent, got {r['role']!r}")
-            return cls(id=int(r["id"]), fingerprint=str(r["fingerprint"]), seed=int(r["seed"]), role=str(r["role"]),
-                       race=int(r["race"]), fitness=float(r["fitness"]), mean=float(r["mean"]),
-                       se=_opt_float(r.get("se")), seeds=int(r["seeds"]), tasks=_floats(r.get("tasks")),
-                       lr_scales=_floats(r.get("lr_scales")),
-                       reason=None if r.get("reason") is None else str(r["reason"]),
-                       seconds=float(r.get("seconds") or 0.0), evaluations=_opt_int(r.get("evaluations")),
-                       time=_opt_float(r.get("time")), line=line)
-        except (TypeError, ValueError, AttributeError) as exc:
+            return cls(id=_int(r["id"], "id"), fingerprint=_str(r["fingerprint"], "fingerprint"),
+                       seed=_int(r["seed"], "seed"), role=r["role"], race=_int(r["race"], "race"),
+                       fitness=_num(r["fitness"], "fitness"), mean=_num(r["mean"], "mean"),
+                       se=_opt(_num, r.get("se"), "se"), seeds=_int(r["seeds"], "seeds"),
+                       tasks=_floats(r.get("tasks"), "tasks"), lr_scales=_floats(r.get("lr_scales"), "lr_scales"),
+                       reason=_opt(_str, r.get("reason"), "reason"), seconds=_num(r.get("seconds") or 0.0, "seconds"),
+                       evaluations=_opt(_int, r.get("evaluations"), "evaluations"),
+                       time=_opt(_num, r.get("time"), "time"), line=line)
+        except ValueError as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
 
 
@@ -302,11 +361,11 @@ class RoundRow:
         try:
             pb = r.get("proxy_best")
             if pb is not None and not isinstance(pb, dict):
-                raise TypeError(f"proxy_best must be an object, got {type(pb).__name__}")
+                raise ValueError(f"proxy_best must be an object, got {_show(pb)}")
             best = {k[5:]: dict(v) for k, v in r.items() if k.startswith("best_") and isinstance(v, dict)}
-            return cls(round=int(r["round"]), evaluations=int(r.get("evaluations") or 0),
-                       proposals=_opt_int(r.get("proposals")), proxy_best=pb, best=best, line=line)
-        except (TypeError, ValueError, AttributeError) as exc:
+            return cls(round=_int(r["round"], "round"), evaluations=_int(r.get("evaluations") or 0, "evaluations"),
+                       proposals=_opt(_int, r.get("proposals"), "proposals"), proxy_best=pb, best=best, line=line)
+        except ValueError as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
 
 
@@ -327,7 +386,7 @@ def read_funnel(path: Path, repair: bool = False) -> tuple[list[FunnelRow], list
         elif kind == "round":
             rounds.append(RoundRow.from_json(r, path, i + 1))
         else:
-            raise RowError(f"{path}:{i + 1}: unknown row kind {kind!r}")
+            raise RowError(f"{path}:{i + 1}: unknown row kind {_show(kind)}")
     return evals, rounds
 
 
@@ -371,36 +430,78 @@ class JsonlLog:
             self._fh = None
 
 
-def read_jsonl(path: Path, repair: bool = False) -> tuple[list[dict], bool]:
+def read_jsonl(path: Path, repair: bool = False) -> tuple[list[Any], bool]:
     """All rows of ``path`` (empty if absent) and whether a torn last line was found.
 
-    A last line without its newline that does not parse is what a kill during a write leaves:
-    with ``repair`` it is cut off the file (and reported); anywhere else a bad line is an error.
+    A last line without its newline that does not parse is what a kill during a write leaves: it
+    is dropped (with ``repair`` also cut off the file, see ``repair_tail``). Anywhere else a bad
+    line is a ``RowError`` naming it: not UTF-8, not standard JSON, or over ``MAX_ROW_BYTES`` (read
+    line by line, so a corrupt multi-gigabyte "row" costs no more memory than a good one).
     """
     if not path.exists():
         return [], False
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline
-    rows = []
-    for i, line in enumerate(lines):
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise RunDirError(f"{path}:{i + 1}: not a JSON row ({exc.msg}); the log is corrupt") from None
-    torn = False
-    if tail:
-        try:
-            rows.append(json.loads(tail))
-            if repair:
-                with open(path, "ab") as fh:
-                    fh.write(b"\n")
-        except json.JSONDecodeError:
-            torn = True
-            if repair:
-                with open(path, "r+b") as fh:
-                    fh.truncate(len(data) - len(tail))
+    rows, torn = [], False
+    with open(path, "rb") as fh:
+        for number in itertools.count(1):
+            data = fh.readline(MAX_ROW_BYTES + 1)
+            if not data:
+                break
+            if data.endswith(b"\n"):
+                rows.append(_parse_line(data[:-1], path, number))
+            elif len(data) > MAX_ROW_BYTES:
+                raise RowError(f"{path}:{number}: line longer than {MAX_ROW_BYTES} bytes; the log is corrupt")
+            else:  # the last line, without its newline
+                try:
+                    rows.append(_parse_line(data, path, number))
+                except RowError:
+                    torn = True
+    if repair:
+        repair_tail(path)
     return rows, torn
+
+
+def repair_tail(path: Path) -> bool:
+    """Make ``path`` end with a complete line: a cut last row (a kill during a write) is removed,
+    a whole one missing its newline gets it. True if a row was removed. Resume calls it only once
+    every log has been read and checked, so a log it refuses is left exactly as it was."""
+    if not path.exists():
+        return False
+    with open(path, "r+b") as fh:
+        start = max(0, fh.seek(0, os.SEEK_END) - MAX_ROW_BYTES - 1)
+        fh.seek(start)
+        chunk = fh.read()
+        if not chunk or chunk.endswith(b"\n"):
+            return False
+        cut = chunk.rfind(b"\n")
+        if cut < 0 and start > 0:
+            raise RowError(f"{path}: last line longer than {MAX_ROW_BYTES} bytes; the log is corrupt")
+        try:
+            _parse_line(chunk[cut + 1:], path, 0)
+            fh.write(b"\n")
+            removed = False
+        except RowError:
+            fh.truncate(start + cut + 1)
+            removed = True
+        fh.flush()
+        os.fsync(fh.fileno())
+    return removed
+
+
+def _parse_line(data: bytes, path: Path, number: int) -> Any:
+    """One JSON value from one line: UTF-8, standard JSON (no NaN or Infinity)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RowError(f"{path}:{number}: not UTF-8 (byte {exc.start}); the log is corrupt") from None
+    try:
+        return json.loads(text, parse_constant=_not_a_number)
+    except ValueError as exc:  # bad JSON, NaN/Infinity, an integer too long to convert
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise RowError(f"{path}:{number}: not a JSON row ({msg}); the log is corrupt") from None
+
+
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not standard JSON")
 
 
 class RunDir:
@@ -411,6 +512,21 @@ class RunDir:
         self.evaluations = JsonlLog(self.path / "evaluations.jsonl")
         self.funnel = JsonlLog(self.path / "funnel.jsonl")
         self.races = JsonlLog(self.path / "races.jsonl")
+        self._unlock = None  # releases this RunDir's share of the lock (close, or when collected)
+
+    def _lock(self) -> None:
+        try:
+            key = runlock.acquire(self.path)
+        except runlock.LockedError as exc:
+            raise RunDirLocked(str(exc), exc.pid) from None
+        except OSError as exc:  # a read-only folder, say: it cannot be written anyway
+            raise RunDirError(f"{self.path}: cannot take the run directory's lock ({exc.strerror})") from None
+        self._unlock = weakref.finalize(self, runlock.release, key)
+
+    @property
+    def locked(self) -> bool:
+        """Whether this RunDir holds the folder's lock (a writer's does; ``lock=False`` ones not)."""
+        return self._unlock is not None and self._unlock.alive
 
     @property
     def config_path(self) -> Path:
@@ -422,21 +538,33 @@ class RunDir:
 
     @classmethod
     def create(cls, path: str | Path, config_yaml: str) -> RunDir:
+        """A new run in ``path``, locked. ``RunDirLocked`` if a search is running there, else
+        ``RunDirError`` if it holds a run already."""
         path = Path(path)
-        if (path / "config.yaml").exists() or (path / "evaluations.jsonl").exists():
-            raise RunDirError(f"{path} already holds a run; continue it with `optsearch resume {path}` "
-                              "or choose another --out")
+        taken = RunDirError(f"{path} already holds a run; continue it with `optsearch resume {path}` "
+                            "or choose another --out")
+        if _holds_run(path) and not (path / runlock.LOCK_NAME).exists():
+            raise taken  # no search ever locked it: nothing can be running there
         path.mkdir(parents=True, exist_ok=True)
         rd = cls(path)
+        rd._lock()  # a live run's holder is named before the folder's contents are judged
+        if _holds_run(path):
+            rd.close()
+            raise taken
         atomic_write(rd.config_path, config_yaml.encode())
         return rd
 
     @classmethod
-    def open(cls, path: str | Path) -> RunDir:
+    def open(cls, path: str | Path, lock: bool = True) -> RunDir:
+        """An existing run. ``lock`` (a writer: resume) takes the folder's lock until ``close``,
+        ``RunDirLocked`` if a search is running there; a reader passes False."""
         path = Path(path)
         if not (path / "config.yaml").exists():
             raise RunDirError(f"{path}: no config.yaml here; not a run directory")
-        return cls(path)
+        rd = cls(path)
+        if lock:
+            rd._lock()
+        return rd
 
     # --- checkpoints ---------------------------------------------------------------------------
 
@@ -471,9 +599,16 @@ class RunDir:
         atomic_write(self.path / name, text.encode())
 
     def close(self) -> None:
+        """Close the logs and release the lock (safe to call twice)."""
         self.evaluations.close()
         self.funnel.close()
         self.races.close()
+        if self._unlock is not None:
+            self._unlock()
+
+
+def _holds_run(path: Path) -> bool:
+    return (path / "config.yaml").exists() or (path / "evaluations.jsonl").exists()
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -27,10 +27,10 @@ from typing import Union
 import numpy as np
 
 from dsl import ops
-from dsl.check import analyze, infer_kinds
+from dsl.check import SCALAR, TENSOR, infer_kinds
 from dsl.printer import format_arg
 from dsl.program import INPUTS, Program, ProgramError, Statement
-from simplify.ir import cost, definitions, live_program, replace_uses
+from simplify.ir import cost, definitions, live_cost, live_program, replace_uses
 
 DEPTH = 3
 """How many levels of definitions are inlined into a statement's tree."""
@@ -353,8 +353,26 @@ def rewrite(e: Expr, notes: list[str], kinds: dict[str, str] | None = None) -> E
     return rewrite(new, notes, kinds) if isinstance(new, Call) else new
 
 
-def _emit(e: Expr, dst: str, taken: set[str]) -> tuple[list[Statement], str | float]:
-    """Statements computing ``e`` (the last one assigns ``dst``); reuse named subtrees."""
+class _Taken:
+    """Names in use: a base shared by every candidate of one scan, plus this candidate's own.
+
+    Copying the base per candidate made each rewrite attempt cost the program's length."""
+
+    def __init__(self, base: set[str] | frozenset[str]):
+        self.base = base
+        self.extra: set[str] = set()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.base or name in self.extra
+
+    def add(self, name: str) -> None:
+        self.extra.add(name)
+
+
+def _emit(e: Expr, dst: str, taken) -> tuple[list[Statement], str | float]:
+    """Statements computing ``e`` (the last one assigns ``dst``); reuse named subtrees.
+
+    ``taken`` (a set or ``_Taken``) holds the names in use; fresh names are added to it."""
     out: list[Statement] = []
     counter = [0]
 
@@ -382,41 +400,85 @@ def _emit(e: Expr, dst: str, taken: set[str]) -> tuple[list[Statement], str | fl
     return out, dst
 
 
+@dataclass
+class _Scan:
+    """What every rewrite attempt on one program shares, computed once per program.
+
+    Recomputing these per attempt (definitions, kinds, names, the program's cost) made each
+    attempt cost the program's length, and a long program quadratic to simplify."""
+
+    program: Program
+    defs: dict[str, int]
+    kinds: dict[str, str]
+    names: frozenset[str]
+    _cost: tuple[int, int] | None = None
+
+    @classmethod
+    def of(cls, program: Program, defs: dict[str, int] | None = None,
+           kinds: dict[str, str] | None = None) -> _Scan:
+        defs = definitions(program) if defs is None else defs
+        if kinds is None:
+            kinds = dict(zip((s.dst for s in program.statements), infer_kinds(program)))
+        names = frozenset(s.dst for s in program.statements) | frozenset(INPUTS)
+        return cls(program, defs, kinds, names)
+
+    def cost(self) -> tuple[int, int]:
+        if self._cost is None:
+            self._cost = cost(self.program)
+        return self._cost
+
+
 def rewrite_statement(program: Program, index: int, defs: dict[str, int] | None = None,
-                      kinds: dict[str, str] | None = None) -> tuple[Program, str] | None:
+                      kinds: dict[str, str] | None = None,
+                      scan: _Scan | None = None) -> tuple[Program, str] | None:
     """Try to rewrite statement ``index`` of an SSA program; the new program if it is cheaper."""
+    if scan is None or scan.program is not program:
+        scan = _Scan.of(program, defs, kinds)
     st = program.statements[index]
-    defs = definitions(program) if defs is None else defs
-    if kinds is None:
-        kinds = dict(zip((s.dst for s in program.statements), infer_kinds(program)))
-    tree = expand(program, st.dst, DEPTH, defs)
+    tree = expand(program, st.dst, DEPTH, scan.defs)
     notes: list[str] = []
-    new = rewrite(tree, notes, kinds)
+    new = rewrite(tree, notes, scan.kinds)
     if not notes or key(new) == key(tree):
         return None
     if isinstance(new, Call) and new.origin == st.dst:
         return None
-    taken = {s.dst for s in program.statements} | set(INPUTS)
-    emitted, value = _emit(new, st.dst, taken)
+    emitted, value = _emit(new, st.dst, _Taken(scan.names))
     try:
         if not emitted:
             if isinstance(value, float) and st.dst in program.returns:
                 return None
             candidate = replace_uses(program, st.dst, value, drop=index)
         else:
-            statements = list(program.statements[:index]) + emitted + list(program.statements[index + 1:])
+            statements = program.statements[:index] + tuple(emitted) + program.statements[index + 1:]
             candidate = program.replace(statements=statements)
-        analyze(candidate)
     except ProgramError:
         return None
-    if not _same_kind(program, st.dst, candidate, value):
+    # Same kind as before means every later kind is unchanged, so the returned values are
+    # still tensors (what ``analyze`` checks) and only the emitted statements need a look.
+    if not _same_kind(scan.kinds[st.dst], _emitted_kinds(emitted, scan.kinds), value):
         return None
-    if cost(candidate) >= cost(program):
+    live = live_program(candidate)
+    if live_cost(live) >= scan.cost():
         return None
     kept = origins(new)
     detail = f"{st.dst} = {_show_root(tree, kept)} -> {show(new, kept)}"
     detail += f"  [{'; '.join(dict.fromkeys(notes))}]"
-    return live_program(candidate), detail
+    return live, detail
+
+
+def _emitted_kinds(emitted: list[Statement], kinds: dict[str, str]) -> dict[str, str]:
+    """Kinds of the emitted statements' names, the rest of the program's kinds being ``kinds``."""
+    env: dict[str, str] = {}
+    for s in emitted:
+        if ops.BY_NAME[s.op].kind != ops.ELEMENTWISE:
+            env[s.dst] = SCALAR
+            continue
+        tensor = False
+        for a in s.names:
+            k = env.get(a) or kinds.get(a) or (SCALAR if a == "lr" else TENSOR)
+            tensor = tensor or k == TENSOR
+        env[s.dst] = TENSOR if tensor else SCALAR
+    return env
 
 
 def _show_root(tree: Expr, names: set[str]) -> str:
@@ -425,15 +487,13 @@ def _show_root(tree: Expr, names: set[str]) -> str:
     return show(tree, names)
 
 
-def _same_kind(before: Program, name: str, after: Program, value) -> bool:
-    """The rewritten value must keep its kind (a tensor stays a tensor: reductions see it)."""
-    kb = dict(zip((s.dst for s in before.statements), infer_kinds(before)))[name]
+def _same_kind(kb: str, after_kinds: dict[str, str], value) -> bool:
+    """The rewritten value must keep its kind ``kb`` (a tensor stays a tensor: reductions see it)."""
     if isinstance(value, float):
         return kb == "scalar"
     if value in INPUTS:
         return kb == ("scalar" if value == "lr" else "tensor")
-    ka = dict(zip((s.dst for s in after.statements), infer_kinds(after)))
-    return ka.get(value, kb) == kb
+    return after_kinds.get(value, kb) == kb
 
 
 def algebra_step(program: Program, start: int = 0) -> tuple[Program, str, int] | None:
@@ -445,11 +505,10 @@ def algebra_step(program: Program, start: int = 0) -> tuple[Program, str, int] |
     """
     p = live_program(program)
     n = len(p.statements)
-    defs = definitions(p)
-    kinds = dict(zip((s.dst for s in p.statements), infer_kinds(p)))
+    scan = _Scan.of(p)
     for k in range(n):
         i = (start + k) % n
-        hit = rewrite_statement(p, i, defs, kinds)
+        hit = rewrite_statement(p, i, scan=scan)
         if hit is not None:
             return hit[0], hit[1], i
     return None

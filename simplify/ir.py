@@ -107,18 +107,26 @@ def cost(program: Program) -> tuple[int, int]:
     on transitively; it decreases when a rewrite shortens a chain (``interp`` of an ``interp``)
     without removing a statement. Lexicographic order makes the rewriting terminate.
     """
-    p = live_program(program)
+    return live_cost(live_program(program))
+
+
+def live_cost(p: Program) -> tuple[int, int]:
+    """``cost`` of a program that has no dead statements (``live_program`` already applied).
+
+    Cones are bit sets (Python ints): a long chain has cones as long as itself, and set unions
+    made this quadratic in the program's length with a large constant.
+    """
     defs = definitions(p)
-    cones: dict[str, frozenset[int]] = {}
+    cones: dict[str, int] = {}
     total = 0
     for i, st in enumerate(p.statements):
-        cone: set[int] = set()
+        cone = 0
         for a in st.names:
-            if a in defs and defs[a] < i:
-                cone.add(defs[a])
-                cone |= cones.get(a, frozenset())
-        cones[st.dst] = frozenset(cone)
-        total += len(cone)
+            j = defs.get(a)
+            if j is not None and j < i:
+                cone |= cones.get(a, 0) | (1 << j)
+        cones[st.dst] = cone
+        total += cone.bit_count()
     return len(p.statements), total
 
 

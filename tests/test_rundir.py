@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
+from search import runlock
 from search.rundir import (
+    MAX_ROW_BYTES,
     ROW_FORMAT,
     CheckpointError,
     EvaluationRow,
@@ -16,10 +23,14 @@ from search.rundir import (
     RowError,
     RunDir,
     RunDirError,
+    RunDirLocked,
     read_evaluations,
     read_funnel,
     read_jsonl,
+    repair_tail,
 )
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_checkpoint_round_trip_and_atomic_replace(tmp_path):
@@ -145,3 +156,70 @@ def test_checkpoints_of_an_unknown_format_are_refused(tmp_path):
     rd.checkpoint_path.write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="format 99 is not one this version reads"):
         rd.read_checkpoint()
+
+
+# --- reading bounded and strict ------------------------------------------------------------------
+
+def test_read_jsonl_names_the_line_of_invalid_utf8_nan_and_overlong_rows(tmp_path):
+    p = tmp_path / "e.jsonl"
+    p.write_bytes(b'{"id": 0}\n{"s": "\xff"}\n')
+    with pytest.raises(RowError, match="e.jsonl:2: not UTF-8"):
+        read_jsonl(p)
+    p.write_bytes(b'{"id": 0}\n{"x": NaN}\n')
+    with pytest.raises(RowError, match="e.jsonl:2: not a JSON row .NaN is not standard JSON"):
+        read_jsonl(p)
+    p.write_bytes(b'{"id": 0}\n{"x": "' + b"a" * MAX_ROW_BYTES + b'"}\n{"id": 2}\n')
+    with pytest.raises(RowError, match="e.jsonl:2: line longer than"):
+        read_jsonl(p)
+    p.write_bytes(b'{"id": 0}\n{"x": "\xe2\x82')  # a kill in the middle of a character: a torn line
+    assert read_jsonl(p) == ([{"id": 0}], True)
+    assert repair_tail(p) and p.read_bytes() == b'{"id": 0}\n'
+    p.write_bytes(b'{"id": 0}\n{"id": 1}')  # whole, but its newline was not written
+    assert not repair_tail(p) and p.read_bytes() == b'{"id": 0}\n{"id": 1}\n'
+
+
+# --- the lock ------------------------------------------------------------------------------------
+
+HOLD = """import sys, time
+from search.rundir import RunDir
+rd = RunDir.open(sys.argv[1])
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_the_lock_names_its_holder_and_dies_with_it(tmp_path):
+    run = tmp_path / "r"
+    RunDir.create(run, "name: x\n").close()
+    assert (run / ".lock").read_text() == ""  # released on close
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(run)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "held\n"
+        with pytest.raises(RunDirLocked, match=f"pid {proc.pid}") as info:
+            RunDir.open(run)
+        assert info.value.pid == proc.pid
+        with pytest.raises(RunDirLocked, match=f"pid {proc.pid}"):
+            RunDir.create(run, "name: y\n")
+        assert (run / "config.yaml").read_text() == "name: x\n"
+        assert runlock.holder(run) == proc.pid
+        assert RunDir.open(run, lock=False).read_checkpoint() is None  # a reader takes no lock
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert runlock.holder(run) is None  # its pid is still in the file, but the process is gone
+    rd = RunDir.open(run)  # the OS released the lock with the process
+    assert rd.locked and (run / ".lock").read_text() == f"{os.getpid()}\n"
+    rd.close()
+
+
+def test_the_lock_is_shared_within_a_process_and_released_by_the_last_close(tmp_path):
+    """Tests abandon a search as a kill would and resume it in the same process."""
+    a = RunDir.create(tmp_path / "r", "name: x\n")
+    b = RunDir.open(tmp_path / "r")
+    assert a.locked and b.locked and runlock.holder(tmp_path / "r") == os.getpid()
+    a.close()
+    a.close()  # twice is harmless and drops one reference only
+    assert runlock.holder(tmp_path / "r") == os.getpid()
+    del b  # an abandoned RunDir releases its share when collected
+    assert runlock.holder(tmp_path / "r") is None
+    assert not RunDir.open(tmp_path / "r", lock=False).locked

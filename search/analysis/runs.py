@@ -25,7 +25,7 @@ from dsl.parse import parse
 from dsl.printer import one_line
 from dsl.program import Program, ProgramError
 from proxy_tasks.registry import SCALES
-from search import config
+from search import config, runlock
 from search.backends.base import WORST_FITNESS, BaselineEvaluator, CurveResult, EvaluatorSpec
 from search.funnel import Answer
 from search.funnel import answer as funnel_answer
@@ -62,6 +62,7 @@ class Run:
     config: dict | None        # config.yaml as a mapping (None if absent)
     torn: bool = False         # the log's last line was cut by a kill (ignored here)
     races: tuple[RaceRow, ...] = ()  # racing's extra task seeds (races.jsonl), in order
+    live: int | None = None    # pid of the search writing it now (its lock's holder), if any
 
     @property
     def scales(self) -> tuple[str, ...]:
@@ -99,7 +100,8 @@ def load_run(path: str | Path) -> Run:
             config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
             raise InspectError(f"{path / 'config.yaml'}: cannot read ({exc})") from None
-    return Run(path, tuple(rows), tuple(funnel), tuple(rounds), summary, config, torn, tuple(races))
+    return Run(path, tuple(rows), tuple(funnel), tuple(rounds), summary, config, torn, tuple(races),
+               runlock.holder(path))
 
 
 def _json_file(p: Path) -> dict | None:
@@ -430,7 +432,9 @@ def report(run: Run, k: int = 10, simplify: bool = True) -> Report:
     notes = []
     if run.torn:
         notes.append("the log's last line was cut by an interruption and is ignored")
-    if run.summary is None:
+    if run.live is not None:
+        notes.append(f"the search is still running (pid {run.live}); this is a snapshot of its logs")
+    elif run.summary is None:
         notes.append("no summary.json: the run has not finished (or is still running)")
     steps = lineage(run, ans.id) if ans is not None else []
     return Report(str(run.path), bool((run.summary or {}).get("finished")), ans, top_programs(run, k, simplify),

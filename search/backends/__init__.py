@@ -32,6 +32,12 @@ BACKENDS: dict[str, Callable[[Any], Backend]] = {"local": _local, "ray": _ray}
 
 
 def make_backend(cfg) -> Backend:
+    """The backend ``cfg.backend`` names. Evaluator settings are checked against the task registry
+    first, so a bad one is a ``ConfigError`` naming its key path (``evaluator.overrides.steps``)
+    rather than an exception from inside the evaluator (or a Ray actor)."""
+    from search.config import check_evaluator  # search.config imports this package
+
+    check_evaluator(cfg)
     return BACKENDS[cfg.backend](cfg)
 
 

@@ -10,9 +10,8 @@ phase 2, the discrete Lyapunov function H per step and the steps where it rises.
 
 from __future__ import annotations
 
-import json
-
 from dsl import ProgramError
+from search.cli import jsonout
 from search.cli.common import fail, load_program
 from simplify import simplify_exact
 from simplify.lionk import analysis, problems
@@ -75,7 +74,7 @@ def run(args) -> int:
     if not match.member:
         print(f"not Lion-K: it breaks the {match.part} part of the form: {match.reason}")
         if args.json:
-            print(json.dumps({"member": False, "part": match.part, "reason": match.reason}))
+            print(jsonout.dumps({"member": False, "part": match.part, "reason": match.reason}))
         return 0
 
     K = match.K
@@ -140,5 +139,5 @@ def run(args) -> int:
         data = {"member": True, "K": K.label, "beta1": match.beta1, "beta2": match.beta2, "lambda": lam,
                 "lr_scale": match.lr_scale, "decay": match.decay, "problem": K.problem(lam),
                 **rep.summary(), "plots": [str(p) for p in paths]}
-        print(json.dumps(data))
+        print(jsonout.dumps(data))
     return 0

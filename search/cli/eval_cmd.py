@@ -7,14 +7,13 @@ optax.lion on the same task, scale and seeds, cached on disk.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 from rich.console import Console
 from rich.table import Table
 
 from dsl import ProgramError
 from proxy_tasks import registry
+from search.cli import jsonout
 from search.cli.common import fail, load_program
 
 NAME = "eval"
@@ -30,7 +29,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seeds", type=int, default=3, metavar="K", help="seeds 0..K-1 (default: 3)")
     parser.add_argument("--steps", type=int, default=None, help="override every task's step count")
     parser.add_argument("--cache-dir", default=None, help="baseline cache (default: $OPTSEARCH_CACHE or ~/.cache)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--json", action="store_true",
+                        help="print one strict JSON object instead of a table (NaN/inf as null, "
+                        "with a <key>_note beside)")
 
 
 def _stats(values) -> tuple[float, float]:
@@ -69,10 +70,13 @@ def run(args) -> int:
                      "diverged": sum(r.diverged for r in mine), "steps": ev.tasks[name].steps,
                      "reason": next((r.reason for r in mine if r.reason), None)})
     if args.json:
-        print(json.dumps({"program": label, "scale": args.scale, "seeds": list(ev.seeds),
-                          "weights": weights, "fitness": result.fitness, "reason": result.reason,
-                          "seconds": result.seconds,
-                          "tasks": rows, "runs": result.to_json()["tasks"]}))
+        # runs keep their raw floats so that every non-finite value follows one scheme (null
+        # and a note, see jsonout), not TaskResult.to_json's strings ("nan")
+        runs = [{**t.to_json(), "loss": t.loss, "baseline_loss": t.baseline_loss, "curve": list(t.curve)}
+                for t in result.tasks]
+        print(jsonout.dumps({"program": label, "scale": args.scale, "seeds": list(ev.seeds),
+                             "weights": weights, "fitness": result.fitness, "reason": result.reason,
+                             "seconds": result.seconds, "tasks": rows, "runs": runs}))
         return 0
     _table(label, args.scale, ev.seeds, result, rows)
     return 0

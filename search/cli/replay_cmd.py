@@ -12,11 +12,13 @@ import shutil
 import sys
 from pathlib import Path
 
-from search import config
-from search.cli.common import fail
-from search.cli.progress import Progress
+from search import config, runlock
+from search.cli.common import fail, graceful_stop
+from search.cli.progress import Heartbeat, Progress
+from search.driver import load_seed
 from search.experiments.replay import Options, ReplayMismatch, compare_only, replay, unfinished
-from search.rundir import default_out
+from search.mutate import MutationFailed
+from search.rundir import RunDirError, default_out
 
 NAME = "replay"
 HELP = ("replay the Lion rediscovery end to end (about 2.5 hours on 2 cores; --quick: a few minutes); run it again "
@@ -67,10 +69,38 @@ def run(args) -> int:
         opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args),
                        previous=Path(args.previous) if args.previous else None)
         try:
-            compare_only(opts, log=lambda text: print(text, flush=True))
+            with Heartbeat() as log:
+                compare_only(opts, log=log)
         except ValueError as exc:
             return fail(str(exc))
         return 0
+    command = _command(args)
+    opts = Options(out=out, seeds=seeds, quick=args.quick, config=Path(args.config) if args.config else None,
+                   previous=Path(args.previous) if args.previous else None,
+                   overrides=tuple(args.overrides), command=command)
+    try:  # checked before anything in --out is touched, even with --force
+        cfg = config.load(opts.config_path, list(opts.overrides))
+        config.check_seeds(cfg, [load_seed(s) for s in cfg.search.seeds])
+    except config.ConfigError as exc:
+        return fail(f"{opts.config_path}: {exc}")
+    except (OSError, ValueError) as exc:
+        return fail(f"{opts.config_path}: search.seeds: {exc}")
+    try:  # one replay per folder: a second one (or --force) on a live replay is refused
+        out.mkdir(parents=True, exist_ok=True)
+        key = runlock.acquire(out)
+    except runlock.LockedError as exc:
+        return fail(f"{out} is in use by a running replay (pid {exc.pid}); let it finish or stop it with "
+                    "Ctrl-C before continuing it")
+    except OSError as exc:
+        return fail(f"{out}: {exc}")
+    try:
+        return _run(args, opts, out)
+    finally:
+        runlock.release(key)
+
+
+def _run(args, opts: Options, out: Path) -> int:
+    """The replay, with ``out`` locked."""
     try:
         partial = unfinished(out)
     except ValueError as exc:
@@ -85,18 +115,17 @@ def run(args) -> int:
                 shutil.rmtree(p)
             elif p.exists():
                 p.unlink()
-    command = _command(args)
-    opts = Options(out=out, seeds=seeds, quick=args.quick, config=Path(args.config) if args.config else None,
-                   previous=Path(args.previous) if args.previous else None,
-                   overrides=tuple(args.overrides), command=command)
-    try:
-        config.load(opts.config_path, list(opts.overrides))
-    except config.ConfigError as exc:
-        return fail(f"{opts.config_path}: {exc}")
     live = sys.stdout.isatty()
     try:
-        summary = replay(opts, log=lambda text: print(text, flush=True),
-                         progress=lambda title: Progress(title, live))
+        with graceful_stop("the replay's search") as stop, Heartbeat() as log:
+            summary = replay(opts, log=log, progress=lambda title: Progress(title, live), stop=stop)
     except ReplayMismatch as exc:
         return fail(f"{exc}; run it with the same settings to continue it, or --force to start over")
+    except RunDirError as exc:  # a seed's run directory is locked by a live search, or its logs are damaged
+        return fail(str(exc))
+    except MutationFailed as exc:
+        return fail(f"the search stopped: {exc} (nothing written is lost; check the mutation section of the config)")
+    if summary.get("interrupted"):
+        print(f"interrupted; nothing is lost. Continue with: {opts.command}", file=sys.stderr)
+        return 130
     return 0 if summary["seeds"] else 1

@@ -12,7 +12,7 @@ import sys
 from search import config
 from search.backends import make_backend
 from search.cli.common import fail
-from search.cli.run_cmd import execute
+from search.cli.run_cmd import _evaluator_error, execute
 from search.driver import Driver
 from search.rundir import RunDir, RunDirError
 
@@ -27,23 +27,33 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     try:
-        rundir = RunDir.open(args.run_dir)
+        rundir = RunDir.open(args.run_dir)  # the lock: RunDirLocked while another search writes here
+    except RunDirError as exc:
+        return fail(str(exc))
+    try:
         cfg = config.load_run_config(rundir.config_path)
         rundir.read_checkpoint()  # fail on a damaged checkpoint before starting anything
     except config.ConfigError as exc:
+        rundir.close()
         return fail(f"{args.run_dir}/config.yaml: {exc}")
     except RunDirError as exc:
+        rundir.close()
         return fail(str(exc))
     try:
         backend = make_backend(cfg)
         backend.prepare()
+    except config.ConfigError as exc:
+        rundir.close()
+        return fail(f"{args.run_dir}/config.yaml: {exc}")
     except Exception as exc:  # noqa: BLE001 - report any evaluator construction error as bad input
-        return fail(f"evaluator: {type(exc).__name__}: {exc}")
+        rundir.close()
+        return fail(_evaluator_error(cfg, exc))
     search = Driver(cfg, rundir, backend)
     try:
         search.resume()
     except (RunDirError, RuntimeError, KeyError) as exc:
         backend.close()
+        rundir.close()
         return fail(f"{args.run_dir}: cannot resume: {exc}")
     if search.torn_row:
         print("note: the last log row was cut by the interruption and was removed", file=sys.stderr)

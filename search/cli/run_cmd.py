@@ -6,16 +6,16 @@ Progress is shown live; Ctrl-C checkpoints and stops (press it twice to abort at
 
 from __future__ import annotations
 
-import signal
 import sys
 from pathlib import Path
 
-from dsl.program import ProgramError
+from dsl.program import Program
 from search import config
 from search.backends import make_backend
-from search.cli.common import fail
+from search.cli.common import fail, graceful_stop
 from search.cli.progress import Progress, print_summary
 from search.driver import Driver, load_seed
+from search.mutate import MutationFailed
 from search.rundir import RunDir, RunDirError, default_out
 
 NAME = "run"
@@ -32,21 +32,13 @@ def add_arguments(parser) -> None:
 
 def execute(search, title: str, live: bool) -> int:
     """Run ``search`` with Ctrl-C checkpointing; print the summary. Shared by run and resume."""
-    stop = {"flag": False}
-
-    def on_sigint(signum, frame):
-        if stop["flag"]:
-            raise KeyboardInterrupt
-        stop["flag"] = True
-        print("\nstopping: finishing the evaluations in flight is skipped, checkpointing "
-              "(Ctrl-C again to abort now)", file=sys.stderr)
-
-    old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        with Progress(title, live) as progress:
-            summary = search.run(stop=lambda: stop["flag"], on_progress=progress)
+        with graceful_stop("the search") as stop, Progress(title, live) as progress:
+            summary = search.run(stop=stop, on_progress=progress)
+    except MutationFailed as exc:  # a parent with no valid child (e.g. only growing mutations at max_length)
+        return fail(f"the search stopped: {exc}\n(the mutation section gives this parent no valid child: give "
+                    f"delete or modify a weight, or raise mutation.max_length or mutation.max_redraws)")
     finally:
-        signal.signal(signal.SIGINT, old)
         search.backend.close()
         search.rundir.close()
     print_summary(summary)
@@ -57,23 +49,43 @@ def execute(search, title: str, live: bool) -> int:
     return 0
 
 
+def _seed_programs(cfg: config.Config) -> list[Program]:
+    """The seed programs, checked against the mutation section (``config.check_seeds``)."""
+    programs = []
+    for i, s in enumerate(cfg.search.seeds):
+        try:
+            programs.append(load_seed(s))
+        except (OSError, ValueError) as exc:  # ProgramError and bad UTF-8 are ValueErrors
+            raise config.ConfigError(f"search.seeds[{i}]", f"{s}: {exc}") from None
+    config.check_seeds(cfg, programs)
+    return programs
+
+
+def _evaluator_error(cfg: config.Config, exc: Exception) -> str:
+    """An exception from building the evaluator, as one short line naming the config key."""
+    key = f"evaluator.factory ({cfg.evaluator.factory})" if cfg.evaluator.factory else "evaluator"
+    text = f"{key}: cannot build the evaluator: {type(exc).__name__}: {exc}"
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
 def run(args) -> int:
+    where = args.config or "default config"  # every config message names the file once, here
     try:
         cfg = config.load(args.config, args.overrides)
-        for i, s in enumerate(cfg.search.seeds):
-            try:
-                load_seed(s)
-            except (OSError, ProgramError) as exc:
-                raise config.ConfigError(f"search.seeds[{i}]", f"{s}: {exc}") from None
+        _seed_programs(cfg)
     except config.ConfigError as exc:
-        where = args.config or "default config"
         return fail(f"{where}: {exc}")
     out = Path(args.out or cfg.run.out or default_out(cfg.name))
+    backend = None
     try:
         backend = make_backend(cfg)
         backend.prepare()
+    except config.ConfigError as exc:
+        return fail(f"{where}: {exc}")
     except Exception as exc:  # noqa: BLE001 - report any evaluator construction error as bad input
-        return fail(f"evaluator: {type(exc).__name__}: {exc}")
+        if backend is not None:
+            backend.close()
+        return fail(f"{where}: {_evaluator_error(cfg, exc)}")
     try:
         rundir = RunDir.create(out, config.dump(cfg))
     except (RunDirError, OSError) as exc:

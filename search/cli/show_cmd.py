@@ -8,7 +8,6 @@ and the AdamW and Lion baselines again on the run's proxy tasks (one compile per
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from search.analysis import plots, runs
+from search.cli import jsonout
 from search.cli.common import fail
 
 NAME = "show"
@@ -151,7 +151,7 @@ def run(args) -> int:
             return fail(f"cannot write plots to {out}: {exc.strerror or exc}", 1)
         rep.notes.extend(notes)
     if args.json:
-        print(json.dumps({**rep.to_json(), "plots": written}, indent=1))
+        print(jsonout.dumps({**rep.to_json(), "plots": written, "live": run_.live}, indent=1))
         for note in rep.notes:
             print(f"note: {note}", file=sys.stderr)
         return 0

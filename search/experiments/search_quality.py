@@ -453,7 +453,7 @@ def search_figures(cfg, run_dir: Path, truth_seeds: Sequence[int] = (4, 5, 6, 7)
     t_first = min(r.time for r in evaluated if r.time is not None)
     t_last = max(r.time for r in run.rows if r.time is not None)
     span = max(1e-9, t_last - t_first)
-    state = RunDir.open(run_dir).read_checkpoint()  # checked against its SHA-256, like a resume
+    state = RunDir.open(run_dir, lock=False).read_checkpoint()  # checked like a resume; only read
     population = state["evolution"]["population"]
     best = runs.distinct_best(run)[:top]
     spec = EvaluatorSpec.from_section(cfg.evaluator)
