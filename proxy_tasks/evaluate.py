@@ -21,7 +21,7 @@ import numpy as np
 
 from dsl import analyze, prune
 from dsl.program import Program, ProgramError
-from proxy_tasks import baselines, interpreter, registry
+from proxy_tasks import baselines, compile_cache, interpreter, registry
 from proxy_tasks.fitness import WORST_FITNESS, fitness_of
 from proxy_tasks.registry import DEFAULT_TASKS
 from proxy_tasks.task import Task
@@ -127,6 +127,7 @@ class Evaluator:
             raise ValueError(f"hurdle_margin must be a number >= 0, not {hurdle_margin!r}")
         if not self.lr_grid or any(not (math.isfinite(x) and x > 0) for x in self.lr_grid):
             raise ValueError(f"lr_grid must hold positive numbers, not {list(lr_grid)!r}")
+        compile_cache.enable()
         self._baseline_scale: dict[tuple[str, str], float] = {}
         self.task_overrides = dict(task_overrides)
         self.tasks: dict[str, Task] = {}

@@ -1,9 +1,11 @@
-"""Shared fixtures: the reference programs in ../shared (skipped with a reason if absent), and the
-benchmark scripts loaded as modules."""
+"""Shared fixtures: the reference programs in ../shared (skipped with a reason if absent), the
+benchmark scripts loaded as modules, and a compilation cache private to the test session."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -12,6 +14,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 REFERENCE = SHARED / "reference"
+
+# One compilation cache for the whole test session, shared by its subprocesses and Ray workers
+# (so the quick replay's restarts load what the first process compiled), and never the user's.
+os.environ.setdefault("OPTSEARCH_COMPILE_CACHE", tempfile.mkdtemp(prefix="optsearch-test-xla-"))
 
 
 def reference_path(name: str) -> Path:

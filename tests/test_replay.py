@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import struct
 import subprocess
 import sys
@@ -24,46 +25,65 @@ from simplify.recognize import recognize
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def killed(tmp_path_factory):
-    """A quick replay killed (SIGKILL) in the middle of its search: its folder and the complete
-    log lines it had written."""
-    out = tmp_path_factory.mktemp("replay") / "quick"
+def _replay_until(out: Path, rows: int, sig: int) -> tuple[list[str], int, str]:
+    """Start a quick replay into ``out``, send it ``sig`` once its search has logged ``rows`` rows;
+    return the complete log lines it had written, its exit code and its stderr."""
     log = out / "runs" / "seed0" / "evaluations.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "search.cli", "replay", "lion", "--quick", "--out", str(out)],
-                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 900
     try:
         while proc.poll() is None and time.monotonic() < deadline:
-            if log.exists() and log.read_bytes().count(b"\n") >= 12:
+            if log.exists() and log.read_bytes().count(b"\n") >= rows:
                 break
             time.sleep(0.1)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=300)
     finally:
         proc.kill()
         proc.wait()
-    assert log.exists(), "the replay was killed before its search started"
+    assert log.exists(), "the replay was stopped before its search started"
     lines = [x for x in log.read_text().splitlines(keepends=True) if x.endswith("\n")]
-    assert 12 <= len(lines), "the replay's search ended before it could be killed"
-    return out, lines
+    assert rows <= len(lines), f"the replay's search ended before it could be stopped: {err[-2000:]}"
+    return lines, proc.returncode, err
+
+
+@pytest.fixture(scope="module")
+def killed(tmp_path_factory):
+    """A quick replay stopped with Ctrl-C (SIGINT) in the middle of its search, continued, then
+    killed (SIGKILL) further on: its folder, and what each stop left."""
+    out = tmp_path_factory.mktemp("replay") / "quick"
+    at_int, rc, err = _replay_until(out, 12, signal.SIGINT)
+    at_kill, _, _ = _replay_until(out, len(at_int) + 2, signal.SIGKILL)
+    return out, {"sigint": (at_int, rc, err), "sigkill": at_kill}
 
 
 @pytest.fixture(scope="module")
 def quick(killed):
-    """The killed replay, continued by running the same command again: every other test reads it."""
+    """The stopped and killed replay, continued by running the same command again: every other test reads it."""
     out, _ = killed
     rc = cli.main(["replay", "lion", "--quick", "--out", str(out)])
     assert rc == 0
     return out, json.loads((out / "summary.json").read_text())
 
 
+def test_ctrl_c_stops_a_replay_cleanly_and_says_how_to_continue(killed, quick):
+    out, stops = killed
+    before, rc, err = stops["sigint"]
+    assert rc == 130, err
+    assert "Continue with: optsearch replay lion --quick --out" in err
+    assert stops["sigkill"][: len(before)] == before  # the continued replay kept what Ctrl-C left
+
+
 def test_killed_replay_continues_where_it_stopped(killed, quick):
-    out, before = killed
+    out, stops = killed
+    before = stops["sigkill"]
     _, s = quick
     after = (out / "runs" / "seed0" / "evaluations.jsonl").read_text().splitlines(keepends=True)
     assert after[: len(before)] == before  # nothing written before the kill is lost or rewritten
     ids = [json.loads(x)["id"] for x in after]
     assert len(ids) == len(set(ids))  # nor evaluated again
-    assert s.get("resumed") and "partial" not in s and s["paper"]["family"] == "lion"
+    assert len(s["resumed"]) == 2 and "partial" not in s and s["paper"]["family"] == "lion"
     assert s["seeds"][0]["statistics"]["evaluations"] == sum(not json.loads(x)["cached"] for x in after)
 
 
@@ -310,3 +330,33 @@ def test_report_compares_with_a_previous_replay_seed_by_seed(quick):
     assert text.count("| 0 | this |") == 1 and text.count("| 0 | previous |") == 1
     with pytest.raises(ValueError, match="previous replay"):
         previous_digest(out / "nowhere")
+
+
+def test_a_second_replay_on_a_live_folder_is_refused_and_touches_nothing(tmp_path, capsys):
+    out = tmp_path / "replay"
+    (out / "runs").mkdir(parents=True)
+    (out / "summary.json").write_text('{"partial": true}')
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from search import runlock; "
+                               f"runlock.acquire({str(out)!r}); print('held', flush=True); time.sleep(60)"],
+                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert cli.main(["replay", "lion", "--quick", "--out", str(out), "--force"]) == 2
+        err = capsys.readouterr().err
+        assert f"in use by a running replay (pid {holder.pid})" in err
+        assert (out / "runs").is_dir() and (out / "summary.json").read_text() == '{"partial": true}'
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_verdict_says_beats_only_beyond_the_seed_to_seed_spread():
+    from search.experiments.compare import verdict
+    from search.experiments.report import _f
+
+    assert verdict({"mean_log_ratio": 0.0002, "sd": 0.003}) == "ties"  # the issue's +0.0002 inside 0.003
+    assert verdict({"mean_log_ratio": 0.01, "sd": 0.003}) == "beats"
+    assert verdict({"mean_log_ratio": -0.01, "sd": 0.003}) == "loses"
+    assert verdict({"mean_log_ratio": 0.01, "sd": float("nan")}) == "ties"  # one seed: no spread to judge by
+    assert verdict({"mean_log_ratio": -math.inf, "sd": float("nan")}) == "loses"
+    assert _f(-0.0000432) == "-4.3e-05" and _f(0.04299045882372287) == "0.0430" and _f(0.0) == "0.0000"

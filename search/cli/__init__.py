@@ -17,7 +17,7 @@ import sys
 
 # Subcommands in the order ``--help`` lists them; a module that does not exist yet is skipped.
 COMMANDS = (
-    "run", "resume", "show", "eval", "replay", "simplify", "analyze", "export", "list", "check",
+    "run", "resume", "show", "eval", "replay", "simplify", "analyze", "export", "list", "check", "cache",
 )
 
 
@@ -49,8 +49,25 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
+    cache = sys.modules.get("proxy_tasks.compile_cache")
+    if cache is not None:  # a second command in one process (tests) counts its own compilations
+        cache.COUNTS.__init__()
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        _compile_report()
+
+
+def _compile_report() -> None:
+    """One line on what this process compiled, when it compiled anything: the first run on a
+    machine pays compilation, later ones load it (``proxy_tasks.compile_cache``)."""
+    cache = sys.modules.get("proxy_tasks.compile_cache")  # imported only by commands that use JAX
+    if cache is None or not cache.COUNTS.requests:
+        return
+    c, where = cache.COUNTS, cache.directory()
+    kept = f"loaded {c.loaded} from the cache in {where}" if where else "the compilation cache is off"
+    print(f"compiled {c.compiled} XLA programs in this process ({c.seconds:.1f} s with cache reads); {kept}",
+          file=sys.stderr)

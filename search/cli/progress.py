@@ -8,57 +8,152 @@ its progress factory.
 
 from __future__ import annotations
 
+import json
 import sys
+import threading
 import time
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+STARTING = ("starting: building the proxy tasks and compiling their training loops "
+            "(the first run on a machine compiles; later runs load them from the compilation cache)")
+QUIET_S = 5.0  # piped: a line at most this often, and at least this often while nothing else prints
+_ACTIVE = 0  # Progress displays open now (a Heartbeat keeps quiet while one is)
 
-class Progress:
-    """Live display (rich) on a terminal, a log line every few seconds otherwise."""
 
-    def __init__(self, title: str, live: bool):
-        self.title, self.live_mode = title, live
-        self._last = 0.0
-        self._live = None
-        self._stats = None
+class Heartbeat:
+    """A log function for the long stages around the searches (analysis, ablation, comparison):
+    prints each line with the time since the start, and while nothing is printed for ``quiet_s``
+    seconds (and no search display is open) says again what is running and for how long."""
+
+    def __init__(self, quiet_s: float = 10.0, stream=None):
+        self.quiet_s, self.stream = quiet_s, stream or sys.stdout
+        self._t0 = self._last = self._beat = time.monotonic()
+        self._line = "starting"
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._tick, name="optsearch-heartbeat", daemon=True)
 
     def __enter__(self):
-        if self.live_mode:
-            self._live = Live(self._render(None), refresh_per_second=4, transient=False)
-            self._live.__enter__()
+        self._t0 = self._last = time.monotonic()
+        self._thread.start()
         return self
 
     def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join(timeout=2.0)
+
+    def __call__(self, text: str) -> None:
+        with self._lock:
+            self._last = time.monotonic()
+            self._line = text.strip().splitlines()[-1] if text.strip() else self._line
+            print(text, file=self.stream, flush=True)
+
+    def _tick(self) -> None:
+        while not self._done.wait(1.0):
+            with self._lock:
+                now = time.monotonic()
+                if _ACTIVE:
+                    self._last = self._beat = now  # the search display speaks; after it, wait again
+                    continue
+                if now - max(self._last, self._beat) < self.quiet_s:
+                    continue
+                self._beat = now
+                print(f"  ... still at: {self._line.lstrip('= ').rstrip(' =')} "
+                      f"({now - self._last:.0f}s since it began, {(now - self._t0) / 60:.1f} min in all)",
+                      file=self.stream, flush=True)
+
+
+class Progress:
+    """Live display (rich) on a terminal, a log line every few seconds otherwise.
+
+    Never silent: a background thread keeps the display's clock running (a live table whose
+    elapsed time and "waiting" line move while a slow step, compiling or a local funnel round,
+    holds the search), and when piped prints a line every ``QUIET_S`` seconds that nothing else
+    printed, saying what the search is waiting for and for how long."""
+
+    def __init__(self, title: str, live: bool, starting: str = STARTING):
+        self.title, self.live_mode, self.starting = title, live, starting
+        self._last = 0.0
+        self._live = None
+        self._stats = None
+        self._stats_at = self._t0 = time.monotonic()
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self):
+        global _ACTIVE
+        _ACTIVE += 1
+        self._t0 = self._stats_at = self._last = time.monotonic()
+        if self.live_mode:
+            self._live = Live(_Now(self), refresh_per_second=2, transient=False)
+            self._live.__enter__()
+        else:
+            print(f"[{0.0:7.1f}s] {self.starting}", file=sys.stderr, flush=True)
+        self._thread = threading.Thread(target=self._tick, name="optsearch-progress", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        global _ACTIVE
+        _ACTIVE -= 1
+        self._done.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
         if self._live is not None:
-            if self._stats is not None:
-                self._live.update(self._render(self._stats))
             self._live.__exit__(*exc)
 
     def __call__(self, stats) -> None:
-        self._stats = stats
-        now = time.monotonic()
-        if self._live is not None:
-            if now - self._last >= 0.25:
-                self._live.update(self._render(stats))
-                self._last = now
-        elif now - self._last >= 5.0:
-            self._last = now
-            best = "-" if stats.best_fitness is None else f"{stats.best_fitness:.4f}"
-            notes = "".join(f", {k} {v}" for k, v in stats.notes.items())
-            print(f"[{stats.elapsed:7.1f}s] {stats.phase}: {stats.evaluations} evals "
-                  f"({stats.evals_per_s:.2f}/s), cache hits {stats.cache_hit_rate:.0%}, best {best}{notes}"
-                  f"{budget(stats, short=True)}", file=sys.stderr, flush=True)
+        with self._lock:
+            self._stats, self._stats_at = stats, time.monotonic()
+            if self._live is None and self._stats_at - self._last >= QUIET_S:
+                self._print(stats, self._stats_at)
 
-    def _render(self, st):
+    def _tick(self) -> None:
+        while not self._done.wait(1.0):
+            if self._live is not None:
+                continue  # rich redraws _Now itself
+            with self._lock:
+                now = time.monotonic()
+                if now - self._last >= QUIET_S:
+                    if self._stats is None:
+                        self._last = now
+                        print(f"[{now - self._t0:7.1f}s] still starting (no evaluation yet): "
+                              "building and compiling the proxy tasks", file=sys.stderr, flush=True)
+                    else:
+                        self._print(self._stats, now)
+
+    def _print(self, stats, now: float) -> None:
+        self._last = now
+        best = "-" if stats.best_fitness is None else f"{stats.best_fitness:.4f}"
+        notes = "".join(f", {k} {v}" for k, v in stats.notes.items())
+        print(f"[{stats.elapsed + now - self._stats_at:7.1f}s] {stats.phase}: {stats.evaluations} evals "
+              f"({stats.evals_per_s:.2f}/s), cache hits {stats.cache_hit_rate:.0%}, best {best}{notes}"
+              f"{budget(stats, now - self._stats_at, short=True)}{self._waiting(now)}", file=sys.stderr, flush=True)
+
+    def _waiting(self, now: float) -> str:
+        quiet = now - self._stats_at
+        return f"; waiting for results: {quiet:.0f}s" if quiet >= QUIET_S else ""
+
+    def render(self):
+        with self._lock:
+            now = time.monotonic()
+            if self._stats is None:
+                table = Table(title=self.title, show_header=False, expand=False)
+                table.add_column(style="bold")
+                table.add_column(overflow="fold", max_width=110)
+                table.add_row("status", self.starting)
+                table.add_row("elapsed", f"{now - self._t0:.0f}s")
+                return table
+            return self._render(self._stats, now - self._stats_at)
+
+    def _render(self, st, quiet: float = 0.0):
         table = Table(title=self.title, show_header=False, expand=False)
         table.add_column(style="bold")
         table.add_column(overflow="fold", max_width=110)
-        if st is None:
-            table.add_row("status", "starting (the first evaluation compiles the tasks)")
-            return table
         table.add_row("phase", st.phase)
         table.add_row("evaluations", f"{st.evaluations}  ({st.evals_per_s:.2f}/s, {st.in_flight} in flight)"
                       + (f"; racing: {st.race_evaluations} more task seeds" if st.race_evaluations else ""))
@@ -73,17 +168,29 @@ class Progress:
                                          f"(proxy {fb['proxy_fitness']:.4f}), {st.funnel_rounds} round(s)")
         for key, value in st.notes.items():
             table.add_row(key, value)
-        table.add_row("elapsed", f"{st.elapsed:.1f}s{budget(st)}")
+        wait = f"  (waiting for results: {quiet:.0f}s)" if quiet >= QUIET_S else ""
+        table.add_row("elapsed", f"{st.elapsed + quiet:.0f}s{budget(st, quiet)}{wait}")
         return table
 
 
-def budget(st, short: bool = False) -> str:
-    """What is left of the budget: evaluations, and time when ``max_seconds`` is set."""
+class _Now:
+    """What rich's Live redraws: the table as of now, so its clock moves between results."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+
+    def __rich__(self):
+        return self.progress.render()
+
+
+def budget(st, quiet: float = 0.0, short: bool = False) -> str:
+    """What is left of the budget: evaluations, and time when ``max_seconds`` is set (``quiet``:
+    seconds since ``st`` was taken)."""
     parts = []
     if st.max_evaluations:
         parts.append(f"{st.evaluations} of {st.max_evaluations} evaluations")
     if st.max_seconds:
-        left = max(0.0, st.max_seconds - st.elapsed)
+        left = max(0.0, st.max_seconds - st.elapsed - quiet)
         parts.append(f"{left / 60:.1f} min left of {st.max_seconds / 60:.1f}")
     if not parts:
         return ""
@@ -110,9 +217,38 @@ def print_summary(summary: dict) -> None:
         head = f"after {p['evaluations']} evals: proxy best id {pb.get('id')} {pb.get('fitness', float('nan')):.4f}"
         t.add_row(f"funnel round {p['round']}", head + (f" -> {scales}" if scales else ""))
     ans = summary["answer"]
+    seed = _seed_row(summary["run_dir"])
     if ans:
-        t.add_row("answer", f"id {ans['id']}: fitness {ans['fitness']:.4f} at {ans['scale']} "
-                            f"(proxy {ans['proxy_fitness']:.4f})")
+        t.add_row("answer", f"id {ans['id']}: fitness {ans['fitness']:+.4f} at {ans['scale']} "
+                            f"(proxy {ans['proxy_fitness']:+.4f})")
+    if seed is not None:
+        t.add_row("the seed (id 0)", f"proxy fitness {seed['fitness']:+.4f} (fitness: the mean log ratio of "
+                                     f"optax AdamW's loss to the program's, same tasks and scale; > 0 is better)")
     con.print(t)
     if ans:
-        con.print(ans["source"], markup=False, highlight=False)
+        simple, family = _explained(ans["source"])
+        con.print(f"the answer, simplified by the exact passes{family} "
+                  f"(raw program: {summary['run_dir']}/best.train):", markup=False, highlight=False)
+        con.print(simple, markup=False, highlight=False)
+
+
+def _seed_row(run_dir: str) -> dict | None:
+    """The first row of the run's log (the seed program's evaluation), None if unreadable."""
+    try:
+        with open(f"{run_dir}/evaluations.jsonl", "rb") as f:
+            row = json.loads(f.readline(1 << 20))
+        return row if isinstance(row, dict) and isinstance(row.get("fitness"), (int, float)) else None
+    except (OSError, ValueError):
+        return None
+
+
+def _explained(source: str) -> tuple[str, str]:
+    """``source`` after the exact passes (same behaviour, fewer statements), and the known
+    optimizer it is (", recognized: lion (...)"), if any."""
+    from dsl import parse, to_source
+    from simplify import simplify_exact
+    from simplify.recognize import recognize
+
+    program = simplify_exact(parse(source))
+    found = recognize(program)
+    return to_source(program), (f", recognized: {found.describe()}" if found else "")

@@ -131,8 +131,9 @@ def _pick(name: str, task: str, table: dict[tuple[float, float], np.ndarray]) ->
 
 def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[str, dict[str, Tuned]]:
     """Every optimizer on every meta-validation task, tuned on the same lr x wd grid."""
-    from proxy_tasks import interpreter, training  # imports JAX
+    from proxy_tasks import compile_cache, interpreter, training  # imports JAX
 
+    compile_cache.enable()
     out: dict[str, dict[str, Tuned]] = {}
     grid = [(a, b) for a in meta.lr_grid for b in meta.wd_grid]
     seeds = list(meta.seeds)
@@ -179,6 +180,17 @@ def paired(tuned: dict[str, dict[str, Tuned]], name: str, other: str) -> dict:
     sd = float(np.std(per_seed, ddof=1)) if n > 1 and finite else float("nan")
     return {"mean_log_ratio": float(np.mean(per_seed)) if per_seed else float("nan"), "sd": sd,
             "per_seed": per_seed}
+
+
+def verdict(result: dict) -> str:
+    """"beats" or "loses" only when ``paired``'s mean log ratio is further from 0 than one
+    seed-to-seed standard deviation, else "ties" (also without a spread to judge by)."""
+    mean, sd = result["mean_log_ratio"], result["sd"]
+    if not math.isfinite(mean):
+        return "loses" if mean < 0 else "ties"
+    if not math.isfinite(sd):
+        return "ties"
+    return "beats" if mean > sd else "loses" if mean < -sd else "ties"
 
 
 def beats(tuned: dict[str, dict[str, Tuned]], name: str, other: str = "AdamW") -> dict:

@@ -52,6 +52,7 @@ from search.experiments.compare import (
     best_lr_scale,
     compare,
     paired,
+    verdict,
 )
 from search.experiments.report import render_report, seed_digest
 from search.rundir import RunDir, atomic_write
@@ -117,7 +118,8 @@ def paper_step(opts: Options, log: Log) -> dict:
 
 # --- 2. searches --------------------------------------------------------------------------------
 
-def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None, log: Log | None = None) -> dict:
+def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None, log: Log | None = None,
+               stop: Callable[[], bool] = lambda: False) -> dict:
     """One search into ``out`` on ``backend``; returns its summary. A fresh folder starts a run;
     one that holds an unfinished run (killed, or stopped with Ctrl-C) resumes it from its
     checkpoint and log (``Driver.resume``: nothing logged is lost or evaluated twice); a finished
@@ -125,7 +127,7 @@ def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None,
 
     The backend is shared by the seeds' searches, so its workers' compiled tasks stay warm.
     ``progress`` (see ``ProgressFactory``) shows the search while it runs, with the sign-momentum
-    children counted so far.
+    children counted so far. ``stop()`` true checkpoints and returns (``interrupted`` in the summary).
     """
     log = log or (lambda _text: None)
     if (out / "summary.json").exists():
@@ -133,20 +135,22 @@ def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None,
         if summary.get("finished"):
             log(f"seed {cfg.seed}: the search in {out} finished before; kept")
             return summary
-    if (out / "config.yaml").exists():
-        rundir = RunDir.open(out)
-        cfg = config_mod.load_run_config(rundir.config_path)
-        search = Driver(cfg, rundir, backend)
-        search.resume()
-        log(f"seed {cfg.seed}: resuming the search in {out} at {search.counters['evaluations']} evaluations")
-    else:
-        rundir = RunDir.create(out, config_mod.dump(cfg))
-        search = Driver(cfg, rundir, backend)
+    # the run directory's lock is held until rundir.close(): a second replay of the same folder
+    # stops here with RunDirLocked instead of writing the seed's logs twice
+    resuming = (out / "config.yaml").exists()
+    rundir = RunDir.open(out) if resuming else RunDir.create(out, config_mod.dump(cfg))
     try:
+        if resuming:
+            cfg = config_mod.load_run_config(rundir.config_path)
+            search = Driver(cfg, rundir, backend)
+            search.resume()
+            log(f"seed {cfg.seed}: resuming the search in {out} at {search.counters['evaluations']} evaluations")
+        else:
+            search = Driver(cfg, rundir, backend)
         if progress is None:
-            return search.run()
+            return search.run(stop=stop)
         with progress(f"replay search seed {cfg.seed}") as on_progress:
-            return search.run(on_progress=SignWatch(out / "evaluations.jsonl", on_progress))
+            return search.run(stop=stop, on_progress=SignWatch(out / "evaluations.jsonl", on_progress))
     finally:
         rundir.close()
 
@@ -301,9 +305,13 @@ def machine() -> dict:
             "backend": jax.default_backend(), "cpus": os.cpu_count(), "processor": platform.processor() or None}
 
 
-def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = None) -> dict:
+def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = None,
+           stop: Callable[[], bool] = lambda: False) -> dict:
     """Run everything; write the results into ``opts.out``; return the summary. ``progress``
-    shows each search while it runs (``ProgressFactory``; None: only the ``log`` lines)."""
+    shows each search while it runs (``ProgressFactory``; None: only the ``log`` lines).
+
+    ``stop()`` true (Ctrl-C) checkpoints the search in progress and returns the partial summary
+    with ``interrupted`` set; running the same replay again continues it."""
     start = time.perf_counter()
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -330,7 +338,7 @@ def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = N
     if "paper" not in summary:
         log("== 1. the paper's last step: discovered_pruned.train -> Lion ==")
         summary["paper"] = paper_step(opts, log)
-        save()
+    save()  # records a resume at once, and the paper step
 
     log(f"== 2. searches from AdamW ({opts.seeds} seed(s)) ==")
     seeds_out = summary["seeds"]
@@ -341,7 +349,11 @@ def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = N
         for cfg in todo:
             run_dir = out / "runs" / f"seed{cfg.seed}"
             t0 = time.perf_counter()
-            run_summary = run_search(cfg, run_dir, backend, progress, log)
+            run_summary = run_search(cfg, run_dir, backend, progress, log, stop)
+            if run_summary.get("interrupted") or stop():
+                save()
+                log(f"seed {cfg.seed}: stopped at {run_summary['evaluations']} evaluations; checkpoint saved")
+                return {**summary, "interrupted": True}
             seconds = float(run_summary.get("elapsed") or time.perf_counter() - t0)
             log(f"seed {cfg.seed}: {run_summary['evaluations']} evaluations in {seconds:.0f}s, "
                 f"best proxy fitness {run_summary['best_fitness']}")
@@ -411,6 +423,7 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
         "lion_form_within_one_sd_of_lion": sum(bool(g.get("reached")) for g in goals),
         "sign_momentum": sum(bool(d["answer"] and d["answer"]["sign_momentum"]) for d in seeds_out),
         "beating_tuned_adamw": sum(bool(g.get("beats_tuned_adamw")) for g in goals),
+        "tying_tuned_adamw": sum(g.get("vs_adamw_verdict") == "ties" for g in goals),
         "sign_momentum_beating_tuned_adamw": sum(bool(g.get("sign_momentum") and g.get("beats_tuned_adamw"))
                                                  for g in goals),
         "first_sign_momentum_evaluations": [(d["timeline"]["first_sign_momentum"] or {}).get("evaluations")
@@ -461,7 +474,8 @@ def seed_goal(answer: dict, tuned: dict, name: str) -> dict:
     ``simplify.recognize``'s ``lion``), with its two betas. **Generalization**: against tuned
     optax Lion and tuned optax AdamW on the meta-validation tasks, the mean log loss ratio over
     seeds (paired) with its seed-to-seed standard deviation; within one standard deviation of Lion
-    or better means ``mean + sd >= 0``."""
+    or better means ``mean + sd >= 0``. "Beats tuned AdamW" only beyond one standard deviation
+    (``compare.verdict``); inside it, the answer ties."""
     rec = recognize(parse(answer["simplified"]))
     lion_form = rec is not None and rec.name == "lion"
     vs_lion, vs_adamw = paired(tuned, name, "Lion"), paired(tuned, name, "AdamW")
@@ -471,7 +485,8 @@ def seed_goal(answer: dict, tuned: dict, name: str) -> dict:
             "betas": [rec.params["beta1"], rec.params["beta2"]] if lion_form else None,
             "lion_betas": list(LION_BETAS), "sign_momentum": bool(answer["sign_momentum"]),
             "vs_lion": vs_lion, "vs_adamw": vs_adamw, "within_one_sd_of_lion": bool(within),
-            "beats_tuned_adamw": beats(tuned, name)["mean_log_ratio"] > 0, "reached": bool(lion_form and within)}
+            "vs_lion_verdict": verdict(vs_lion), "vs_adamw_verdict": verdict(vs_adamw),
+            "beats_tuned_adamw": verdict(vs_adamw) == "beats", "reached": bool(lion_form and within)}
 
 
 def search_tasks(config: str | Path, overrides) -> list[str]:

@@ -6,10 +6,14 @@ import math
 
 
 def _f(x, digits: int = 4) -> str:
+    """``digits`` decimals; a value too small to show there keeps two significant digits
+    (``-4.3e-05``, never ``-0.0000``)."""
     if x is None:
         return "-"
     if isinstance(x, float) and not math.isfinite(x):
         return str(x)
+    if x != 0 and abs(x) < 0.5 * 10.0 ** -digits:
+        return f"{x:.2g}"
     return f"{x:.{digits}f}"
 
 
@@ -101,10 +105,11 @@ def render_report(s: dict) -> str:
     lines += [
         "",
         f"- Seeds whose answer is in the sign-momentum family: **{goal['sign_momentum']} of {goal['seeds']}**.",
-        f"- ... and beats tuned AdamW on the meta-validation tasks (mean log loss ratio > 0): "
-        f"**{goal['sign_momentum_beating_tuned_adamw']} of {goal['seeds']}**.",
-        f"- Answers beating tuned AdamW on the meta-validation tasks, whatever their family: "
-        f"{goal.get('beating_tuned_adamw', '-')} of {goal['seeds']}.",
+        f"- ... and beats tuned AdamW on the meta-validation tasks (paired mean log loss ratio above one "
+        f"seed-to-seed sd): **{goal['sign_momentum_beating_tuned_adamw']} of {goal['seeds']}**.",
+        f"- Answers beating tuned AdamW on the meta-validation tasks beyond one sd, whatever their family: "
+        f"{goal.get('beating_tuned_adamw', '-')} of {goal['seeds']}; tying it (within one sd): "
+        f"{goal.get('tying_tuned_adamw', '-')}.",
         "- Evaluations until the first sign-momentum program was evaluated, per seed: "
         + ", ".join(str(x) if x is not None else "never" for x in goal["first_sign_momentum_evaluations"]) + ".",
         "",
