@@ -13,7 +13,7 @@ from dsl import library  # noqa: E402
 from search import config  # noqa: E402
 from search.backends import make_backend  # noqa: E402
 from search.backends.base import EvaluatorSpec, Job  # noqa: E402
-from search.backends.ray_backend import RayBackend  # noqa: E402
+from search.backends.ray_backend import RayBackend, init_ray  # noqa: E402
 from search.driver import Driver  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
 
@@ -22,7 +22,8 @@ TOY = "search.backends.toy:ToyEvaluator"
 
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # as the backend starts Ray: without JAX's false fork alarm when earlier tests started JAX
+    init_ray(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 

@@ -288,3 +288,196 @@ def test_the_committed_replay_runs_show_on_a_fresh_clone(capsys):
     assert main(["show", str(run_dir), "--no-plots", "--no-simplify", "--top", "3"]) == 0
     out = capsys.readouterr().out
     assert "top 3 distinct programs" in out and "lr x" not in out
+
+
+# --- failures by reason, folded lineage, number format ------------------------------------------
+
+SEED = ("def train(w, g, m, v, lr):\n    g2 = square(g)\n    m = interp(g, m, 0.9)\n    v = interp(g2, v, 0.999)\n"
+        "    sqrt_v = sqrt(v)\n    update = m / sqrt_v\n    update = update * lr\n    return update, m, v\n")
+
+
+def _child(source: str, *lines: str, replace: tuple[str, str] | None = None) -> str:
+    """``source`` with ``lines`` inserted before its return (dead code) or one line replaced."""
+    if replace:
+        return source.replace(*replace)
+    head, ret = source.rsplit("    return", 1)
+    return head + "".join(f"    {x}\n" for x in lines) + "    return" + ret
+
+
+def synthetic_run(tmp: Path) -> Path:
+    """A lineage seed -> 3 dead-code cache hits -> a real change -> 1 dead-code cache hit -> a cache
+    hit that changes behaviour -> the answer; beside it, rows that failed, diverged or stopped
+    at a hurdle."""
+    s0 = SEED
+    s1 = _child(s0, "t1 = sin(g)")
+    s2 = _child(s1, "t2 = cos(w)")
+    s3 = _child(s2, "t3 = exp(m)")
+    s4 = _child(s3, replace=("update * lr", "update * 0.5"))
+    s5 = _child(s4, "t4 = abs(g)")
+    s6 = _child(s5, replace=("interp(g, m, 0.9)", "interp(g, m, 0.8)"))
+    s7 = _child(s6, replace=("interp(g2, v, 0.999)", "interp(g2, v, 0.99)"))
+    chain = [(s0, "A", -0.2, False), (s1, "A", -0.2, True), (s2, "A", -0.2, True), (s3, "A", -0.2, True),
+             (s4, "B", -4.3e-05, False), (s5, "B", -4.3e-05, True), (s6, "C", 0.01, True),
+             (s7, "D", 0.04299045882372287, False)]
+    rows = []
+    for i, (src, fp, fit, cached) in enumerate(chain):
+        rows.append({"id": i, "parent": i - 1 if i else None, "mutation": "seed" if i == 0 else f"step {i}",
+                     "source": src, "fingerprint": fp, "fitness": fit, "cached": cached, "tasks": {"vit": fit},
+                     "reason": None, "seconds": 1.0})
+    bad = [("vit: non-finite validation loss (nan) at curve point 1", -100.0),
+           ("vit: non-finite validation loss (nan) at curve point 7", -100.0),
+           ("vit: loss blew up to 1.065e+04 (> 10 x initial 2.04)", -100.0), ("timeout", -100.0),
+           ("vit: hurdle: fitness -0.563 < -0.286 after 200 of 2000 steps", -0.563)]
+    for k, (reason, fit) in enumerate(bad):
+        rows.append({"id": 100 + k, "parent": 0, "mutation": "insert 1: t9 = sin(g)",
+                     "source": _child(s0, "t9 = sin(g)"), "fingerprint": f"X{k}", "fitness": fit, "cached": False,
+                     "tasks": {"vit": fit}, "reason": reason, "seconds": 1.0})
+    out = tmp / "synthetic"
+    out.mkdir()
+    (out / "evaluations.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (out / "summary.json").write_text(json.dumps({"finished": True, "elapsed": 10.0, "answer": {
+        "id": 7, "scale": "proxy", "fitness": rows[7]["fitness"], "proxy_fitness": rows[7]["fitness"], "source": s7}}))
+    return out
+
+
+@pytest.mark.parametrize("reason, kind", [
+    ("vit: non-finite validation loss (nan) at curve point 1", "nan"),
+    ("mlp: non-finite validation loss (inf) at curve point 3", "inf"),
+    ("vit: loss blew up to 1.065e+04 (> 10 x initial 2.04)", "loss blew up"),
+    ("vit: hurdle: fitness -0.563 < -0.286 after 200 of 2000 steps", "hurdle"),
+    ("timeout", "timeout"), ("worker died", "worker died"), ("evaluator error: ValueError: x", "evaluator error"),
+    ("toy: diverged", "diverged"), ("something new", "other"), (None, "no reason recorded"),
+])
+def test_reason_kinds(reason, kind):
+    assert runs.reason_kind(reason) == kind
+
+
+def test_failures_are_counted_by_reason_and_hurdle_stops_kept_apart(tmp_path, capsys, monkeypatch):
+    run = runs.load_run(synthetic_run(tmp_path))
+    st = runs.statistics(run)
+    assert st.evaluations == 3 + 5  # the chain's rows not cached (0, 4, 7), and the five beside it
+    assert st.failed == 4 and st.failure_reasons == {"nan": 2, "loss blew up": 1, "timeout": 1}
+    assert st.hurdle_stops == 1  # scored at the hurdle, not a failure
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["show", str(run.path), "--no-plots", "--no-simplify"]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 8 evaluations (50%): 2 nan, 1 loss blew up, 1 timeout" in out
+    assert "stopped at a hurdle" in out and "1 of 8 evaluations" in out
+
+
+def test_lineage_folds_runs_of_unchanged_cache_hits(tmp_path, capsys, monkeypatch):
+    run = runs.load_run(synthetic_run(tmp_path))
+    steps = runs.lineage(run, 7)
+    assert [s.unchanged for s in steps] == [False, True, True, True, False, True, False, False]
+    folded = runs.fold_lineage(steps)
+    kinds = [("fold", tuple(s.id for s in x.steps)) if isinstance(x, runs.FoldedSteps) else x.id for x in folded]
+    # a lone cache hit (5) is not worth a fold; a cache hit that changes behaviour (6) always shows
+    assert kinds == [0, ("fold", (1, 2, 3)), 4, 5, 6, 7]
+    assert folded[1].diff == ("+ t1 = sin(g)", "+ t2 = cos(w)", "+ t3 = exp(m)")
+    assert runs.fold_lineage(steps[:4]) == steps[:1] + [runs.FoldedSteps(tuple(steps[1:3]), folded[1].diff[:2]),
+                                                        steps[3]]  # the last step (the answer) is never folded
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["show", str(run.path), "--no-plots", "--no-simplify"]) == 0
+    out = capsys.readouterr().out
+    assert "3 cache-hit steps folded (--full-lineage shows them)" in out and "step 2" not in out
+    assert "net change +3 -0 lines" in out and "+ t2 = cos(w)" not in out
+    assert main(["show", str(run.path), "--no-plots", "--no-simplify", "--full-lineage"]) == 0
+    out = capsys.readouterr().out
+    assert "folded" not in out and all(f"step {i}" in out for i in range(1, 8))
+    # --json keeps every step, with what folding uses
+    assert main(["show", str(run.path), "--no-plots", "--no-simplify", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert len(doc["lineage"]) == 8 and [s["unchanged"] for s in doc["lineage"]][1:4] == [True] * 3
+
+
+def test_numbers_keep_meaningful_digits(tmp_path, capsys, monkeypatch):
+    from search.cli import show_cmd
+
+    assert show_cmd._f(0.04299045882372287) == "0.0430"
+    assert show_cmd._f(-4.3e-05) == "-4.3e-05" and show_cmd._f(-0.0) == "0.0000" and show_cmd._f(None) == "-"
+    assert show_cmd._f(float("nan")) == "nan"
+    path = synthetic_run(tmp_path)
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main(["show", str(path), "--no-plots", "--no-simplify"]) == 0
+    out = capsys.readouterr().out
+    assert "-4.3e-05" in out and "-0.0000" not in out and "0.04299" not in out
+    # --json keeps full precision (it is data) and stays strict JSON
+    assert main(["show", str(path), "--no-plots", "--no-simplify", "--json"]) == 0
+    text = capsys.readouterr().out
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert doc["answer"]["fitness"] == 0.04299045882372287
+
+
+# --- where the plots go ----------------------------------------------------------------------------
+
+def test_show_writes_its_plot_into_the_run_directory_and_says_so(run_dir, tmp_path, capsys):
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "search_progress.png").unlink(missing_ok=True)
+    assert main(["show", str(copy), "--top", "1", "--no-simplify"]) == 0
+    assert f"wrote {copy / 'search_progress.png'}" in capsys.readouterr().out
+    assert png_size(copy / "search_progress.png")[0] > 100
+    (copy / "search_progress.png").unlink()
+    assert main(["show", str(copy), "--top", "1", "--no-simplify", "--no-plots"]) == 0
+    assert "wrote" not in capsys.readouterr().out and not (copy / "search_progress.png").exists()
+    assert main(["show", str(copy), "--top", "1", "--no-simplify", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["plots"] == {"search_progress": str(copy / "search_progress.png")}
+    assert f"wrote {copy / 'search_progress.png'}" in out.err  # stdout stays one JSON document
+
+
+def test_an_unwritable_run_directory_skips_the_plots_with_a_note(run_dir, tmp_path, capsys, monkeypatch):
+    from types import SimpleNamespace
+
+    from search.cli import show_cmd
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    (copy / "search_progress.png").unlink(missing_ok=True)
+    # a read-only directory as access(2) reports it (root ignores the mode bits, so ask directly) ...
+    monkeypatch.setattr(show_cmd, "os", SimpleNamespace(access=lambda path, mode: False, W_OK=os.W_OK))
+    assert main(["show", str(copy), "--top", "1", "--no-simplify"]) == 0
+    out = capsys.readouterr()
+    assert "top 1 distinct programs" in out.out and "wrote" not in out.out
+    assert "plots skipped: the run directory" in out.err and "--plots DIR" in out.err
+    assert not (copy / "search_progress.png").exists()
+    # ... and a write that fails all the same (a read-only mount, a full disk)
+    monkeypatch.undo()
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(plots, "search_progress", refuse)
+    assert main(["show", str(copy), "--top", "1", "--no-simplify", "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["plots"] == {} and "plots skipped" in out.err
+    # a folder asked for by name that cannot be written is an error
+    assert main(["show", str(copy), "--top", "1", "--no-simplify", "--plots", str(tmp_path / "p")]) == 1
+
+
+# --- plots readable at any number of tasks -------------------------------------------------------
+
+def _inside(fig, text) -> bool:
+    fig.canvas.draw()
+    box, page = text.get_window_extent(fig.canvas.get_renderer()), fig.bbox
+    return page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+
+
+@pytest.mark.parametrize("title", [
+    "validation loss: best of quick-20261129-040000 (id 1176)",
+    "validation loss: best of a-rather-long-run-directory-name-from-a-replay-20261129-040000 seed 2 (id 123456)",
+])
+def test_loss_curves_with_one_task_are_wide_enough_for_their_title(tmp_path, title):
+    curves = {"best": {"vit": [2.0, 1.0, 0.5]}, "adamw": {"vit": [2.0, 1.2, 0.7]}, "lion": {"vit": [2.0, 1.1, 0.6]}}
+    fig = plots.loss_curves_figure(curves, title=title)
+    assert _inside(fig, fig._suptitle)  # the suptitle artist (no public getter)
+    assert fig.get_suptitle().replace("\n", " ") == title  # wrapped, never cut
+    w, h = png_size(plots.loss_curves(tmp_path / "one.png", curves, title=title))
+    assert w >= plots.MIN_WIDTH * 100 and h > 300
+
+
+def test_search_progress_title_fits(tmp_path):
+    title = "search progress: " + " ".join(["seed"] * 40)
+    fig = plots.search_progress_figure([(1, -0.1), (5, 0.2)], {"x10 of proxy best": [(5, 0.1)]}, title=title)
+    assert _inside(fig, fig.axes[0].title)
+    assert png_size(plots.search_progress(tmp_path / "p.png", [(1, -0.1), (5, 0.2)], title=title))[0] > 700

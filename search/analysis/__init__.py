@@ -9,6 +9,7 @@ data) and ``plots`` (the PNG figures ``optsearch show`` and the replay draw). It
 from search.analysis.plots import loss_curves, search_progress
 from search.analysis.runs import (
     Answer,
+    FoldedSteps,
     InspectError,
     LineageStep,
     Report,
@@ -17,17 +18,20 @@ from search.analysis.runs import (
     Statistics,
     TopProgram,
     answer,
+    fold_lineage,
     lineage,
     load_run,
     logged_curves,
     meta_points,
     progress_points,
+    reason_kind,
     report,
     retrain_curves,
     statistics,
     top_programs,
 )
 
-__all__ = ["Answer", "InspectError", "LineageStep", "Report", "Row", "Run", "Statistics", "TopProgram", "answer",
-           "lineage", "load_run", "logged_curves", "loss_curves", "meta_points", "progress_points", "report",
-           "retrain_curves", "search_progress", "statistics", "top_programs"]
+__all__ = ["Answer", "FoldedSteps", "InspectError", "LineageStep", "Report", "Row", "Run", "Statistics", "TopProgram",
+           "answer", "fold_lineage", "lineage", "load_run", "logged_curves", "loss_curves", "meta_points",
+           "progress_points", "reason_kind", "report", "retrain_curves", "search_progress", "statistics",
+           "top_programs"]

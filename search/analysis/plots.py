@@ -14,6 +14,7 @@ Data shapes:
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -42,6 +43,41 @@ def _figure(width: float, height: float):
     return fig
 
 
+MIN_WIDTH = 7.0  # inches: one panel alone still leaves room for its title, legend and labels
+_MARGIN = 0.96   # share of the figure's width a title may take
+
+
+def fit_text(text, fig, width: float | None = None) -> None:
+    """Wrap ``text`` (a title) at spaces until it fits ``width`` pixels (default: the figure's
+    width less a margin); a word too long for a line alone gets a smaller font, then is cut.
+
+    Constrained layout makes room above the axes for a title but never narrows one: a long
+    title on a narrow figure (one task panel) was cut off at both edges."""
+    renderer = fig.canvas.get_renderer()
+    limit = (width or fig.bbox.width) * _MARGIN
+    original = text.get_text()
+
+    def fits() -> bool:
+        return text.get_window_extent(renderer).width <= limit
+
+    if not original or fits():
+        return
+
+    def wrap(long_words: bool) -> bool:
+        n = int(len(original) * limit / text.get_window_extent(renderer).width) + 1
+        while n >= 8:
+            text.set_text(textwrap.fill(original, n, break_long_words=long_words, break_on_hyphens=False))
+            if fits():
+                return True
+            n = min(n - 1, int(n * 0.9))
+        return False
+
+    while not wrap(False) and text.get_fontsize() > 7:
+        text.set_fontsize(text.get_fontsize() - 1)  # one word is wider than the line
+    if not fits():
+        wrap(True)
+
+
 def _num(x) -> float:
     """JSON logs spell non-finite numbers as strings ("nan", "inf")."""
     try:
@@ -68,6 +104,15 @@ def search_progress(path: str | Path, proxy: Sequence[Point] | Mapping[str, Sequ
     ``marks``: per series, events to mark on its line at an evaluation count, e.g. the replay's
     first sign-momentum child (a triangle) and the lead taken by the answer's family (a star).
     Returns the path written."""
+    return _save(search_progress_figure(proxy, meta, title=title, baseline=baseline, baseline_label=baseline_label,
+                                        marks=marks), path)
+
+
+def search_progress_figure(proxy: Sequence[Point] | Mapping[str, Sequence[Point]],
+                           meta: Mapping[str, Sequence[Point]] | None = None, *, title: str | None = None,
+                           baseline: float | None = 0.0, baseline_label: str = "AdamW (fitness 0)",
+                           marks: Mapping[str, Sequence[tuple[float, str]]] | None = None):
+    """The figure ``search_progress`` saves (a ``matplotlib.figure.Figure``)."""
     series = {"best proxy fitness": proxy} if not isinstance(proxy, Mapping) else dict(proxy)
     fig = _figure(7.5, 4.5)
     ax = fig.add_subplot()
@@ -97,10 +142,10 @@ def search_progress(path: str | Path, proxy: Sequence[Point] | Mapping[str, Sequ
         ax.axhline(baseline, color="grey", linewidth=0.8, linestyle=":", label=baseline_label)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("fitness  (log AdamW loss / loss)")
-    ax.set_title(title or "search progress")
+    fit_text(ax.set_title(title or "search progress"), fig, fig.bbox.width - fig.dpi)  # less the y labels
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")
-    return _save(fig, path)
+    return fig
 
 
 def _stats(curve: Curve) -> tuple[list[float], list[float], list[float]] | None:
@@ -121,12 +166,19 @@ def loss_curves(path: str | Path, curves: Mapping[str, Mapping[str, Curve]], *, 
     """Validation loss against training progress, one panel per task, one line per optimizer
     (``curves``: name -> task -> curve). Curves of different lengths share the x axis as the
     fraction of training done. Returns the path written."""
+    return _save(loss_curves_figure(curves, title=title, log_y=log_y, xlabel=xlabel), path)
+
+
+def loss_curves_figure(curves: Mapping[str, Mapping[str, Curve]], *, title: str | None = None,
+                       log_y: bool = True, xlabel: str = "fraction of training"):
+    """The figure ``loss_curves`` saves: at least ``MIN_WIDTH`` wide whatever the number of
+    tasks, its title wrapped to fit."""
     tasks = sorted({t for per in curves.values() for t in per})
     if not tasks:
         raise ValueError("loss_curves: no curves to plot")
     cols = min(3, len(tasks))
     rows = math.ceil(len(tasks) / cols)
-    fig = _figure(4.2 * cols + 0.6, 3.4 * rows + 0.4)
+    fig = _figure(max(MIN_WIDTH, 4.2 * cols + 0.6), 3.4 * rows + 0.4)
     axes = fig.subplots(rows, cols, squeeze=False)
     colours = palette(list(curves))
     for k, task in enumerate(tasks):
@@ -147,7 +199,7 @@ def loss_curves(path: str | Path, curves: Mapping[str, Mapping[str, Curve]], *, 
             ys = [y for line in ax.lines for y in line.get_ydata() if math.isfinite(y)]
             if ys and min(ys) > 0:
                 ax.set_yscale("log")
-        ax.set_title(task)
+        fit_text(ax.set_title(task), fig, fig.bbox.width / cols)
         ax.set_xlabel(xlabel)
         ax.set_ylabel("validation loss")
         ax.grid(True, alpha=0.3)
@@ -155,5 +207,8 @@ def loss_curves(path: str | Path, curves: Mapping[str, Mapping[str, Curve]], *, 
     for k in range(len(tasks), rows * cols):
         axes[k // cols][k % cols].set_visible(False)
     if title:
-        fig.suptitle(title)
-    return _save(fig, path)
+        fit_text(fig.suptitle(title), fig)
+        lines = fig.get_suptitle().count("\n")
+        if lines:  # a wrapped title takes room from the panels: give it back
+            fig.set_figheight(fig.get_figheight() + 0.22 * lines)
+    return fig

@@ -216,6 +216,8 @@ class LineageStep:
     cached: bool
     diff: tuple[str, ...]   # changed statement lines: "- old", "+ new" (empty for the seed)
     program: str            # one line
+    fingerprint: str = ""
+    unchanged: bool = False  # same fingerprint as its parent: dead code or a no-op, behaviour unchanged
 
 
 def program_diff(before: Program, after: Program) -> list[str]:
@@ -246,16 +248,83 @@ def lineage(run: Run, id: int) -> list[LineageStep]:
         seen.add(p)
         chain.append(by_id[p])
     chain.reverse()
-    steps, prev = [], None
+    steps, prev, prev_fp = [], None, None
     for r in chain:
         program = _program(r, log)
         diff = tuple(program_diff(prev, program)) if prev is not None else ()
-        steps.append(LineageStep(r.id, r.parent, r.mutation, r.fitness, r.cached, diff, one_line(program)))
-        prev = program
+        steps.append(LineageStep(r.id, r.parent, r.mutation, r.fitness, r.cached, diff, one_line(program),
+                                 r.fingerprint, prev_fp is not None and r.fingerprint == prev_fp))
+        prev, prev_fp = program, r.fingerprint
     return steps
 
 
+@dataclass(frozen=True)
+class FoldedSteps:
+    """Consecutive lineage steps folded into one line: cache hits that left the program's
+    behaviour unchanged (same fingerprint as their parent), i.e. dead code coming and going."""
+
+    steps: tuple[LineageStep, ...]
+    diff: tuple[str, ...]   # their net change: the dead code left behind ("- old", "+ new")
+
+    @property
+    def fitness(self) -> float:
+        return self.steps[-1].fitness
+
+
+def fold_lineage(steps: Sequence[LineageStep], min_run: int = 2) -> list[LineageStep | FoldedSteps]:
+    """``steps`` with each run of at least ``min_run`` cache-hit, behaviour-unchanged steps folded
+    into one ``FoldedSteps`` (most of a long lineage: dead code coming and going). A cache hit
+    that changes behaviour (it reached a program scored before) stays, and so do the seed and the
+    last step (the answer)."""
+    out: list[LineageStep | FoldedSteps] = []
+    run: list[LineageStep] = []
+
+    def flush() -> None:
+        if len(run) >= min_run:
+            before = out[-1]
+            assert isinstance(before, LineageStep)  # the seed comes first, and two folds never touch
+            out.append(FoldedSteps(tuple(run), tuple(_line_diff(before.program, run[-1].program))))
+        else:
+            out.extend(run)
+        run.clear()
+
+    for i, s in enumerate(steps):
+        if 0 < i < len(steps) - 1 and s.cached and s.unchanged:
+            run.append(s)
+            continue
+        flush()
+        out.append(s)
+    flush()
+    return out
+
+
+def _line_diff(before: str, after: str) -> list[str]:
+    """``program_diff`` on two ``one_line`` forms (statements joined by "; ")."""
+    a, b = before.split("; "), after.split("; ")
+    return [f"{line[0]} {line[1:]}" for line in difflib.unified_diff(a, b, lineterm="", n=0)
+            if not line.startswith(("---", "+++", "@@"))]
+
+
 # --- statistics ---------------------------------------------------------------------------------
+
+def reason_kind(reason: str | None) -> str:
+    """What a logged ``reason`` amounts to, without its numbers: ``nan``, ``inf``, ``loss blew up``,
+    ``hurdle`` (stopped early, still scored), ``timeout``, ``worker died``, ``evaluator error``,
+    ``diverged`` (the toy evaluator), ``other``, or ``no reason recorded``. Reasons are prose
+    prefixed by the task (``vit: non-finite validation loss (nan) at curve point 1``), one per
+    program and never the same twice, so counting them needs their kind."""
+    if not reason:
+        return "no reason recorded"
+    text = reason.lower()
+    if "hurdle" in text:
+        return "hurdle"
+    if "non-finite" in text:
+        return "nan" if "(nan)" in text else "inf"
+    for kind in ("blew up", "timeout", "worker died", "evaluator error", "diverged"):
+        if kind in text:
+            return "loss blew up" if kind == "blew up" else kind
+    return "other"
+
 
 @dataclass(frozen=True)
 class Statistics:
@@ -278,6 +347,8 @@ class Statistics:
     funnel_rounds: int
     race_evaluations: int = 0   # extra task seeds scored by racing
     race_seconds: float = 0.0
+    failure_reasons: dict[str, int] = field(default_factory=dict)  # of ``failed``, by ``reason_kind``
+    hurdle_stops: int = 0       # evaluated rows stopped early at a hurdle (scored there, not failed)
 
 
 def statistics(run: Run) -> Statistics:
@@ -303,6 +374,11 @@ def statistics(run: Run) -> Statistics:
         times = [r.time for r in run.rows if r.time is not None]
         wall = max(times) if times else None
     ev = len(evaluated)
+    failures: dict[str, int] = {}
+    for r in evaluated:
+        if r.fitness <= WORST_FITNESS:
+            kind = reason_kind(r.reason)
+            failures[kind] = failures.get(kind, 0) + 1
     return Statistics(
         rows=len(run.rows), seeds=seeds, children=len(children), evaluations=ev, cache_hits=hits,
         cache_hit_rate=hits / len(children) if children else 0.0, statements=statements, redundant=redundant,
@@ -312,7 +388,9 @@ def statistics(run: Run) -> Statistics:
         evals_per_s=ev / wall if wall else None, eval_seconds=sum(r.seconds for r in evaluated),
         funnel_evaluations=len(run.funnel), funnel_seconds=sum(f.seconds for f in run.funnel),
         funnel_rounds=len(run.rounds), race_evaluations=len(run.races),
-        race_seconds=sum(r.seconds for r in run.races))
+        race_seconds=sum(r.seconds for r in run.races),
+        failure_reasons=dict(sorted(failures.items(), key=lambda kv: (-kv[1], kv[0]))),
+        hurdle_stops=sum(r.fitness > WORST_FITNESS and reason_kind(r.reason) == "hurdle" for r in evaluated))
 
 
 # --- plot data ----------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,6 +26,27 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError, WorkerC
 
 from search.backends.affinity import pin_to_free_core
 from search.backends.base import EvaluatorPool, EvaluatorSpec, Failed, Job
+
+# JAX's at-fork hook (``jax._src.xla_bridge._at_fork``), registered once its backends start
+JAX_FORK_WARNING = r"os\.fork\(\) was called\. os\.fork\(\) is incompatible with multithreaded code"
+
+
+def init_ray(**kwargs) -> None:
+    """``ray.init(**kwargs)``, without JAX's warning that ``os.fork()`` was called while JAX is
+    multithreaded, which is a false alarm here.
+
+    ``ray.init`` starts Ray's own processes (GCS, raylet, log monitor, ...) with
+    ``subprocess.Popen(..., preexec_fn=...)`` (``ray._private.services.start_ray_process``).
+    CPython runs the ``os.register_at_fork`` hooks only when ``Popen`` has a ``preexec_fn``; in a
+    process that already started JAX (the replay's stages before its searches, or a test session)
+    JAX's hook then warns of a deadlock. The deadlock it means is a forked child that goes on
+    using JAX, whose thread pool did not survive the fork. Ray's child runs two calls
+    (``pthread_sigmask``, ``prctl(PR_SET_PDEATHSIG)``) and ``exec``s a Ray binary; it never
+    touches JAX, and the evaluator actors are started by the raylet, never forked from here.
+    Every other warning of ``ray.init`` is kept."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=JAX_FORK_WARNING, category=RuntimeWarning)
+        ray.init(**kwargs)
 
 
 @ray.remote
@@ -78,10 +100,10 @@ class RayBackend:
         self.owns_ray = False
         if not ray.is_initialized():
             if settings.address:
-                ray.init(address=settings.address)
+                init_ray(address=settings.address)
             else:
                 cpus = max(1, int(round(settings.workers * settings.cpus_per_worker)))
-                ray.init(num_cpus=cpus, include_dashboard=False)
+                init_ray(num_cpus=cpus, include_dashboard=False)
             self.owns_ray = True
         self.slots = [_Slot(self._new_actor()) for _ in range(settings.workers)]
         self.capacity = settings.workers * settings.calls_per_worker * programs_per_call

@@ -1,13 +1,19 @@
-"""Inspect a run directory: the top programs (raw and simplified), the lineage of the best, cache
-and redundancy statistics, and plots of the search's progress.
+"""Inspect a run directory: the top programs (raw and simplified), the lineage of the best, cache,
+failure and redundancy statistics, and plots of the search's progress.
 
-Works on a finished, interrupted or still running search (it only reads the files). The loss
-curves plot needs curves: the log's when it carries them, else --curves trains the best program
-and the AdamW and Lion baselines again on the run's proxy tasks (one compile per task).
+Works on a finished, interrupted or still running search: it reads the logs and takes no lock.
+It writes one thing, its plots: search_progress.png (and loss_curves.png) go into the run
+directory unless --plots DIR says where, and --no-plots writes none. It prints each path it
+wrote; when the run directory is not writable (committed results, a read-only mount) it skips
+the plots with a note. The loss curves plot needs curves: the log's when it carries them, else
+--curves trains the best program and the AdamW and Lion baselines again on the run's proxy tasks
+(one compile per task).
 """
 
 from __future__ import annotations
 
+import math
+import os
 import sys
 from pathlib import Path
 
@@ -20,14 +26,18 @@ from search.cli import jsonout
 from search.cli.common import fail
 
 NAME = "show"
-HELP = "show a run: top programs, lineage of the best, statistics, plots"
+HELP = "show a run: top programs, lineage of the best, statistics; writes its plots into the run directory"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `optsearch run`")
     parser.add_argument("--top", type=int, default=10, metavar="K", help="distinct programs to list (default 10)")
-    parser.add_argument("--plots", metavar="DIR", help="folder for the PNG plots (default: the run directory)")
-    parser.add_argument("--no-plots", action="store_true", help="write no plots")
+    parser.add_argument("--plots", metavar="DIR",
+                        help="write the PNG plots into DIR instead of the run directory (the default)")
+    parser.add_argument("--no-plots", action="store_true", help="write nothing (by default the plots go into RUN_DIR)")
+    parser.add_argument("--full-lineage", action="store_true",
+                        help="list every step of the lineage (by default runs of cache-hit steps that leave the "
+                             "program's behaviour unchanged are folded into one line)")
     parser.add_argument("--curves", action="store_true",
                         help="train the best program and the AdamW/Lion baselines again on the run's proxy "
                              "tasks for loss_curves.png (when the log carries no curves)")
@@ -36,7 +46,25 @@ def add_arguments(parser) -> None:
 
 
 def _f(x: float | None, digits: int = 4) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
+    """``digits`` decimals; a value too small to show there keeps two significant digits
+    (``-4.3e-05``, never ``-0.0000``); a negative zero prints as ``0.0000``."""
+    if x is None:
+        return "-"
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if x != 0 and abs(x) < 0.5 * 10.0 ** -digits:
+        return f"{x:.2g}"
+    return f"{x + 0.0:.{digits}f}"  # + 0.0 turns -0.0 into 0.0
+
+
+def _failures(st) -> str:
+    """``577 of 2408 evaluations (24%): 395 nan, 182 loss blew up``."""
+    if not st.failed:
+        return f"none of {st.evaluations} evaluations"
+    share = f" ({st.failed / st.evaluations:.0%})" if st.evaluations else ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in st.failure_reasons.items())
+    return f"{st.failed} of {st.evaluations} evaluations{share}: {kinds}"
 
 
 def _lr(scales: dict[str, float]) -> str:
@@ -46,9 +74,11 @@ def _lr(scales: dict[str, float]) -> str:
     return ", ".join(f"{k} {v:.3g}" for k, v in scales.items()) or "-"
 
 
-def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list[str]]:
-    """(name -> path written, notes) for search_progress.png and loss_curves.png."""
-    written, notes = {}, []
+def write_plots(run, rep, out: Path, curves: bool, written: dict[str, str]) -> list[str]:
+    """Write search_progress.png and loss_curves.png into ``out``, adding name -> path to
+    ``written`` as each is written (so a failure on the second still reports the first); returns
+    notes. ``OSError`` when ``out`` cannot be written."""
+    notes: list[str] = []
     if rep.progress:
         written["search_progress"] = str(plots.search_progress(
             out / "search_progress.png", rep.progress, rep.meta, title=f"search progress: {run.path.name}"))
@@ -70,10 +100,10 @@ def write_plots(run, rep, out: Path, curves: bool) -> tuple[dict[str, str], list
     if data:
         written["loss_curves"] = str(plots.loss_curves(
             out / "loss_curves.png", data, title=f"validation loss: best of {run.path.name} (id {rep.answer.id})"))
-    return written, notes
+    return notes
 
 
-def render(rep, plots_written: dict[str, str]) -> None:
+def render(rep, plots_written: dict[str, str], full_lineage: bool = False) -> None:
     con = Console()
     scales = sorted({s for t in rep.top for s in t.funnel})
     with_lr = any(t.lr_scales for t in rep.top)  # logs written before lr_scales existed lack them
@@ -95,20 +125,32 @@ def render(rep, plots_written: dict[str, str]) -> None:
 
     ans = rep.answer
     if ans is not None:
-        head = (f"lineage of the best: id {ans.id}, fitness {ans.fitness:.4f} at {ans.scale} "
-                f"(proxy {ans.proxy_fitness:.4f}), {len(rep.lineage) - 1} mutation(s) from its seed")
+        head = (f"lineage of the best: id {ans.id}, fitness {_f(ans.fitness)} at {ans.scale} "
+                f"(proxy {_f(ans.proxy_fitness)}), {len(rep.lineage) - 1} mutation(s) from its seed")
         lin = Table(title=head)
         lin.add_column("step", justify="right", no_wrap=True)
         lin.add_column("id", justify="right", no_wrap=True)
         lin.add_column("fitness", justify="right", no_wrap=True)
         lin.add_column("mutation / diff", overflow="fold")
-        for i, s in enumerate(rep.lineage):
+        step = {s.id: i for i, s in enumerate(rep.lineage)}
+        shown = rep.lineage if full_lineage else runs.fold_lineage(rep.lineage)
+        for k, item in enumerate(shown):
+            if isinstance(item, runs.FoldedSteps):
+                first, last, n = item.steps[0], item.steps[-1], len(item.steps)
+                plus = sum(d.startswith("+") for d in item.diff)
+                cell = Text(f"... {n} cache-hit steps folded (--full-lineage shows them): behaviour unchanged "
+                            f"(same fingerprint), net change +{plus} -{len(item.diff) - plus} lines", style="dim")
+                if item.fitness != shown[k - 1].fitness:
+                    cell.append("; the fitness moved as racing scored it on more task seeds", style="dim")
+                lin.add_row(f"{step[first.id]}-{step[last.id]}", f"{first.id}-{last.id}", _f(item.fitness), cell)
+                continue
+            s = item
             cell = Text(s.mutation + (" (cache hit)" if s.cached else ""))
             for d in s.diff:
                 cell.append("\n" + d, style="red" if d.startswith("-") else "green")
             if s.parent is None:
                 cell.append("\n" + s.program, style="dim")
-            lin.add_row(str(i), str(s.id), _f(s.fitness), cell)
+            lin.add_row(str(step[s.id]), str(s.id), _f(s.fitness), cell)
         con.print(lin)
 
     st = rep.stats
@@ -116,7 +158,11 @@ def render(rep, plots_written: dict[str, str]) -> None:
     t.add_column(style="bold")
     t.add_column()
     t.add_row("logged children", f"{st.rows} ({st.seeds} seed(s), {st.children} mutated)")
-    t.add_row("evaluations", f"{st.evaluations} ({st.failed} failed or diverged)")
+    t.add_row("evaluations", str(st.evaluations))
+    t.add_row("failed or diverged", _failures(st))
+    if st.hurdle_stops:
+        t.add_row("stopped at a hurdle", f"{st.hurdle_stops} of {st.evaluations} evaluations (scored where "
+                                         "training stopped early; not failures)")
     t.add_row("cache hits", f"{st.cache_hits} ({st.cache_hit_rate:.1%} of mutated children)")
     t.add_row("redundant statements", f"{st.redundant} of {st.statements} ({st.redundant_ratio:.1%})")
     t.add_row("invalid children", "not recorded" if st.invalid_children is None else str(st.invalid_children))
@@ -127,9 +173,9 @@ def render(rep, plots_written: dict[str, str]) -> None:
                         f"({st.funnel_seconds:.1f}s)")
     if st.race_evaluations:
         t.add_row("racing", f"{st.race_evaluations} more task seeds scored ({st.race_seconds:.1f}s)")
-    for name, path in plots_written.items():
-        t.add_row(f"plot {name}", path)
     con.print(t)
+    for path in plots_written.values():
+        print(f"wrote {path}")
     for note in rep.notes:
         print(f"note: {note}", file=sys.stderr)
 
@@ -146,14 +192,21 @@ def run(args) -> int:
     if not args.no_plots:
         out = Path(args.plots) if args.plots else run_.path
         try:
-            written, notes = write_plots(run_, rep, out, args.curves)
+            if not args.plots and not os.access(out, os.W_OK):
+                raise PermissionError(13, "not writable")
+            rep.notes.extend(write_plots(run_, rep, out, args.curves, written))
         except OSError as exc:
-            return fail(f"cannot write plots to {out}: {exc.strerror or exc}", 1)
-        rep.notes.extend(notes)
+            why = exc.strerror or str(exc)
+            if args.plots:  # asked for by name: not writing there is an error
+                return fail(f"cannot write plots to {out}: {why}", 1)
+            rep.notes.append(f"plots skipped: the run directory {out} is not writable ({why}); --plots DIR "
+                             "writes them elsewhere")
     if args.json:
         print(jsonout.dumps({**rep.to_json(), "plots": written, "live": run_.live}, indent=1))
+        for path in written.values():
+            print(f"wrote {path}", file=sys.stderr)
         for note in rep.notes:
             print(f"note: {note}", file=sys.stderr)
         return 0
-    render(rep, written)
+    render(rep, written, args.full_lineage)
     return 0
