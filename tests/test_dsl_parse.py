@@ -168,3 +168,15 @@ def test_parser_raises_nothing_but_program_error(text):
         parse(text)
     except ProgramError:
         pass
+
+
+def test_the_shipped_reference_programs_are_the_shared_ones():
+    """Tests read ``../shared/reference`` or, without it, the copies in ``dsl/library``: they
+    must be the same programs."""
+    from dsl import parse_file
+    from tests.conftest import REFERENCE, ROOT, SHIPPED
+
+    if not REFERENCE.exists():
+        pytest.skip(f"{REFERENCE} not found: nothing to compare the shipped copies with")
+    for shared, shipped in SHIPPED.items():
+        assert parse_file(REFERENCE / shared) == parse_file(ROOT / "dsl" / "library" / shipped), shared
