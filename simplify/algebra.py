@@ -113,13 +113,117 @@ def origins(e: Expr) -> set[str]:
     return out
 
 
+DIGITS = 12
+"""Constants computed by a rewrite keep 12 significant digits, as constant folding does
+(``passes.FOLD_DIGITS``): ``0.992 * 0.9072580645161291`` reads ``0.9``, not ``0.8999999999999999``."""
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.{DIGITS}g}") if math.isfinite(value) else value
+
+
 def _fold(e: Call) -> Expr:
     if all(isinstance(a, float) for a in e.args):
         with np.errstate(all="ignore"):
             val = np.asarray(ops.BY_NAME[e.op].np_fn(*e.args), dtype=float)
         if val.shape == () and math.isfinite(float(val)):
-            return float(val)
+            return _round(float(val))
     return e
+
+
+def _without_factor(e: Expr, x: Expr) -> Expr | None:
+    """``e / x`` when ``x`` is a factor of the product tree ``e`` (1.0 when ``e`` is ``x``), else
+    None. Sibling subtrees are kept whole, so named values are reused, not recomputed."""
+    if _same(e, x):
+        return 1.0
+    if isinstance(e, Call) and e.op == "mul":
+        p, q = e.args
+        for here, other in ((p, q), (q, p)):
+            rest = _without_factor(here, x)
+            if rest is not None:
+                return other if rest == 1.0 else Call("mul", (rest, other))
+    return None
+
+
+def _factor_candidates(e: Expr) -> list[Expr]:
+    """The non-constant factors of a product tree, outermost (named ones) first."""
+    out: list[Expr] = []
+    if isinstance(e, Call) and e.op == "mul":
+        for a in e.args:
+            if not isinstance(a, float):
+                out.append(a)
+        for a in e.args:
+            if isinstance(a, Call) and a.op == "mul":
+                out += _factor_candidates(a)
+    return out
+
+
+def _sign_through_magnitude(num: Expr, den: Expr) -> tuple[Expr, str] | None:
+    """``(x * k) / (|x| * c)`` is ``sign(x) * k / c`` (|x| in any spelling, k any product).
+
+    Safe division makes the zero case agree: at x = 0 the left side is 0 / 0 = 0 and the right
+    side sign(0) * k / c = 0."""
+    scale = 1.0
+    base = den
+    if isinstance(den, Call) and den.op == "mul":
+        for a, c in ((den.args[0], _c(den.args[1])), (den.args[1], _c(den.args[0]))):
+            if c is not None and c != 0.0 and isinstance(a, Call) and _abs_of(a) is not None:
+                base, scale = a, 1.0 / c
+                break
+    if not isinstance(base, Call):
+        return None
+    x = _abs_of(base)
+    if x is None:
+        return None
+    rest = _without_factor(num, x)
+    if rest is None:
+        return None
+    out: Expr = Call("sign", (x,))
+    if rest != 1.0:
+        out = Call("mul", (out, rest))
+    if scale != 1.0:
+        out = Call("mul", (out, _round(scale)))
+    return out, "(x * k) / |x| = sign(x) * k (safe division: 0 at 0)"
+
+
+def _common_factor(op: str, a: Expr, b: Expr, weight: Expr | None = None) -> tuple[Expr, str] | None:
+    """``a * k (+ - interp) b * k`` as ``(a (+ - interp) b) * k``: the step size factored out of
+    the update and the weight decay."""
+    for f in _factor_candidates(a):
+        if isinstance(f, float):
+            continue
+        ra, rb = _without_factor(a, f), _without_factor(b, f)
+        if ra is None or rb is None:
+            continue
+        inner = Call(op, (ra, rb) if weight is None else (ra, rb, weight))
+        return Call("mul", (inner, f)), "common factor: a * k + b * k = (a + b) * k"
+    return None
+
+
+def bound(e: Expr) -> float | None:
+    """An upper bound of |e| that holds for every input, where one is evident (else None)."""
+    if isinstance(e, float):
+        return abs(e)
+    if not isinstance(e, Call):
+        return None
+    if e.op in ("sign", "tanh", "sin", "cos"):
+        return 1.0
+    if e.op == "arctan":
+        return math.pi / 2
+    if e.op == "clip" and isinstance(e.args[1], float):
+        return abs(e.args[1])
+    if e.op in ("negative", "abs"):
+        return bound(e.args[0])
+    if e.op == "mul":
+        x, y = bound(e.args[0]), bound(e.args[1])
+        return None if x is None or y is None else x * y
+    if e.op in ("add", "sub"):
+        x, y = bound(e.args[0]), bound(e.args[1])
+        return None if x is None or y is None else x + y
+    if e.op == "interp" and isinstance(e.args[2], float) and 0.0 <= e.args[2] <= 1.0:
+        x, y = bound(e.args[0]), bound(e.args[1])
+        return None if x is None or y is None else max(x, y)
+    return None
 
 
 def _rule(e: Call) -> tuple[Expr, str] | None:
@@ -143,9 +247,9 @@ def _rule(e: Call) -> tuple[Expr, str] | None:
             if c is not None and isinstance(inner, Call) and inner.op == "mul":
                 p, q = inner.args
                 if _c(q) is not None:
-                    return Call("mul", (p, c * q)), "(x * a) * b = x * (a b)"
+                    return Call("mul", (p, _round(c * q))), "(x * a) * b = x * (a b)"
                 if _c(p) is not None:
-                    return Call("mul", (q, c * p)), "(a * x) * b = x * (a b)"
+                    return Call("mul", (q, _round(c * p))), "(a * x) * b = x * (a b)"
     if op == "add":
         x, y = a
         if _c(y) == 0.0:
@@ -164,8 +268,29 @@ def _rule(e: Call) -> tuple[Expr, str] | None:
             return x, "x / 1 = x"
         if isinstance(y, Call) and _abs_of(y) is not None and _same(_abs_of(y), x):
             return Call("sign", (x,)), "x / |x| = sign(x) (safe division: 0 at 0)"
+        hit = _sign_through_magnitude(x, y)
+        if hit is not None:
+            return hit
+    if op in ("add", "sub"):
+        hit = _common_factor(op, a[0], a[1])
+        if hit is not None:
+            return hit
+    if op == "interp" and isinstance(a[2], float):
+        hit = _common_factor(op, a[0], a[1], a[2])
+        if hit is not None:
+            return hit
+    if op == "clip" and isinstance(a[1], float):
+        b = bound(a[0])
+        if b is not None and b <= abs(a[1]):
+            return a[0], f"clip(x, c) = x where |x| <= {b:.6g} <= |c| (the bound never binds)"
     if op == "negative" and isinstance(a[0], Call) and a[0].op == "negative":
         return a[0].args[0], "--x = x"
+    if op == "mul" and all(isinstance(x, Call) and x.op == "negative" for x in a):
+        return Call("mul", (a[0].args[0], a[1].args[0])), "(-a) * (-b) = a * b"
+    if op in ("add", "sub") and isinstance(a[1], Call) and a[1].op == "negative":
+        if op == "add":
+            return Call("sub", (a[0], a[1].args[0])), "a + (-b) = a - b"
+        return Call("add", (a[0], a[1].args[0])), "a - (-b) = a + b"
     if op == "sqrt" and isinstance(a[0], Call):
         sq = _square_of(a[0])
         if sq is not None:
@@ -276,6 +401,8 @@ def _linear_form(e: Expr) -> tuple[dict, float, list] | None:
 def _emit_linear(coeffs: dict, const: float, atoms: list) -> Expr:
     terms: list[Expr] = []
     used = [(atoms[i], c) for i, c in coeffs.items() if c != 0.0]
+    used = [(x, _round(c)) for x, c in used]
+    const = _round(const)
     if len(used) == 2 and const == 0.0 and math.isclose(used[0][1] + used[1][1], 1.0,
                                                         rel_tol=0, abs_tol=1e-12):
         (x, cx), (y, cy) = used
@@ -512,3 +639,48 @@ def algebra_step(program: Program, start: int = 0) -> tuple[Program, str, int] |
         if hit is not None:
             return hit[0], hit[1], i
     return None
+
+
+# --- flags that are not rewrites ------------------------------------------------------------------
+
+INERT_CLIP = 100.0
+"""A constant clip bound at least this large binds only on gradients far beyond the tasks' scale."""
+
+
+def clip_notes(program: Program) -> list[str]:
+    """Clips whose bound can never bind at the schedule's values (lr in [0, 1], the proxy tasks'
+    schedules peak at 1), or binds only far beyond the tasks' scale: flagged, not rewritten
+    (the first kind is exact only for those lr values; ablation decides the second)."""
+    p = live_program(program)
+    defs = definitions(p)
+    notes = []
+    lrs = np.linspace(0.0, 1.0, 101)
+    for st in p.statements:
+        if st.op != "clip":
+            continue
+        x, c = st.args
+        tree = expand(p, x, 4, defs) if isinstance(x, str) else x
+        b = bound(tree)
+        text = f"{st.dst} = clip({format_arg(x)}, {format_arg(c)})"
+        if isinstance(c, float):
+            if b is None and abs(c) >= INERT_CLIP:
+                notes.append(f"{text} binds only where |{format_arg(x)}| > {abs(c):.6g}: likely inert "
+                             "at the tasks' gradient scale (ablation can test it)")
+            continue
+        values = _of_lr(expand(p, c, 8, defs), lrs)
+        if b is not None and values is not None and np.all(np.abs(values) >= b):
+            notes.append(f"{text} never binds for lr in [0, 1]: |{format_arg(x)}| <= {b:.6g} <= |{c}|")
+    return notes
+
+
+def _of_lr(e: Expr, lrs: np.ndarray) -> np.ndarray | None:
+    """The values of a tree of lr and constants at ``lrs`` (None if it reads anything else)."""
+    if isinstance(e, float):
+        return np.full_like(lrs, e)
+    if isinstance(e, str):
+        return lrs if e == "lr" else None
+    args = [_of_lr(a, lrs) for a in e.args]
+    if any(a is None for a in args) or ops.BY_NAME[e.op].kind != ops.ELEMENTWISE:
+        return None
+    with np.errstate(all="ignore"):
+        return np.asarray(ops.BY_NAME[e.op].np_fn(*args), dtype=float)

@@ -61,6 +61,8 @@ def render(result, full: bool = False) -> str:
         lines += str(step.after).rstrip().splitlines() if full else step_diff(step.before, step.after)
     lines += ["", f"final ({len(result.program)} statements, was {len(result.original)}):",
               str(result.program).rstrip()]
+    for note in getattr(result, "notes", ()):
+        lines.append(f"note: {note}")
     rec = result.recognition
     lines.append("")
     lines.append(f"recognized: {rec.describe()}" if rec else "recognized: no known optimizer")

@@ -6,6 +6,11 @@ estimator feeds the program chosen inputs with the reference executor and solves
 family's constants (lr scale, weight decay, betas, eps); a template program of the family is
 built with them and must then give the same updates as the program along 50 steps of random
 inputs. Only a confirmed match is reported, so a wrong estimate can never name a program.
+
+The estimates are snapped to the shortest decimals within 1e-9 (re-verified), so that the
+family's canonical program prints ``0.9`` rather than ``0.8999999999999997``. With
+``pretransform=True`` a program that is a family applied to ``f(g)`` (``f`` a sub-expression of
+``g`` and ``lr``, e.g. the Lion paper's ``arcsin(clip(g, lr))``) is named as both.
 """
 
 from __future__ import annotations
@@ -15,26 +20,37 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dsl.check import analyze
+from dsl.check import TENSOR, analyze, final_kinds
 from dsl.execute import execute
 from dsl.parse import parse
-from dsl.program import Program, ProgramError
+from dsl.program import Program, ProgramError, Statement
 from simplify.equiv import compare
+from simplify.ir import definitions, live_program, replace_uses, to_ssa
 
 
 @dataclass(frozen=True)
 class Recognition:
-    """A known optimizer: its family name, constants, and the canonical program they give."""
+    """A known optimizer: its family name, constants, and the canonical program they give.
+
+    For a family applied to a transformed gradient, ``pretransform`` is ``f`` as text and
+    ``name`` reads "lion on arcsin(clip(g, lr))", so that code testing ``name == "lion"`` never
+    takes a Lion on ``f(g)`` for Lion; ``family`` is the family alone either way."""
 
     name: str
     params: dict[str, float]
     template: Program | None = field(default=None, compare=False)
     detail: str = ""
+    pretransform: str | None = None
+
+    @property
+    def family(self) -> str:
+        return self.name.split(" on ", 1)[0] if self.pretransform else self.name
 
     def describe(self) -> str:
         params = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
         extra = f"; {self.detail}" if self.detail else ""
-        return f"{self.name} ({params}{extra})"
+        on = f" on {self.pretransform}" if self.pretransform else ""
+        return f"{self.family} ({params}{extra}){on}"
 
 
 # --- templates ----------------------------------------------------------------------------------
@@ -170,7 +186,7 @@ def _est_signum(p: Program) -> dict[str, float]:
 
 
 def _est_adam(p: Program) -> dict[str, float]:
-    big, small = 1e4, 1e-6
+    big, small = 1e8, 1e-6  # eps / sqrt(v) must vanish at big: b2 amplifies its error 1e3-fold
     swd = _decay_term(p)
     u1 = _scalar(_run(p, [big])[0])
     b1 = _flip(p, [big], u1, hi=10 * big) / big
@@ -201,6 +217,23 @@ def _clean(params: dict[str, float]) -> dict[str, float]:
     return {k: (0.0 if abs(float(v)) < 1e-12 else float(v)) for k, v in params.items()}
 
 
+SNAP_RTOL = 1e-9
+"""Estimates are accurate to about 1e-12; a decimal this close is taken to be the constant."""
+
+
+def snap(value: float, rtol: float = SNAP_RTOL) -> float:
+    """The decimal with the fewest significant digits (at most 12, as constant folding keeps)
+    within ``rtol`` of ``value``: estimates come back as 0.8999999999999997 for 0.9. The
+    snapped constants are verified again before they are reported."""
+    if value == 0.0 or not np.isfinite(value):
+        return value
+    for digits in range(1, 13):
+        candidate = float(f"{value:.{digits}g}")
+        if abs(candidate - value) <= rtol * abs(value):
+            return candidate
+    return value
+
+
 def matches(program: Program, name: str, params: dict[str, float], steps: int = 50) -> bool:
     """Does the family template with ``params`` give the program's updates on random inputs?"""
     t = template(name, params)
@@ -211,30 +244,130 @@ def matches(program: Program, name: str, params: dict[str, float], steps: int = 
     return True
 
 
-def recognize(program: Program) -> Recognition | None:
+def recognize(program: Program, pretransform: bool = False) -> Recognition | None:
     """The known optimizer ``program`` is, with its constants; None if it is none of them.
 
     Families: sgd, signsgd, momentum, nesterov, signum, lion, adamw (named ``adam`` when it has
-    an epsilon and no weight decay), then a general Lion-K member via ``simplify.lionk``.
+    an epsilon and no weight decay), then a general Lion-K member via ``simplify.lionk``. With
+    ``pretransform``, a program that is none of them but is a family on ``f(g)`` is named so
+    (``Recognition.pretransform``; its template computes ``f`` first).
     """
     try:
         analyze(program)
     except ProgramError:
         return None
+    found = _family(program)
+    if found is None and pretransform:
+        found = recognize_pretransformed(program)
+    return found if found is not None else _lionk(program)
+
+
+def _family(program: Program) -> Recognition | None:
+    """The first family (most specific first) whose template, with the estimated and snapped
+    constants, gives the program's updates."""
     for name, estimate in FAMILIES:
         try:
             with np.errstate(all="ignore"):
                 params = _clean(estimate(program))
                 if not all(np.isfinite(v) for v in params.values()):
                     continue
-                if not matches(program, name, params):
+                snapped = {k: snap(v) for k, v in params.items()}
+                if snapped != params and matches(program, name, snapped):
+                    params = snapped
+                elif not matches(program, name, params):
                     continue
         except (ValueError, ZeroDivisionError, FloatingPointError, ProgramError):
             continue
         if name == "adamw" and params.get("eps", 0.0) > 0.0 and params["weight_decay"] == 0.0:
             name = "adam"
         return Recognition(name, params, template(name, params))
-    return _lionk(program)
+    return None
+
+
+# --- a family on f(g) ---------------------------------------------------------------------------
+
+def _cone(p: Program, index: int) -> list[int]:
+    """Indices of the statements ``index`` depends on (itself included), in program order."""
+    defs = definitions(p)
+    need = {index}
+    for i in range(index, -1, -1):
+        if i in need:
+            need |= {defs[a] for a in p.statements[i].names if a in defs}
+    return sorted(need)
+
+
+def _inputs_read(p: Program) -> list[set[str]]:
+    """Per statement of an SSA program: the inputs its value depends on."""
+    out: list[set[str]] = []
+    defs = definitions(p)
+    for st in p.statements:
+        read: set[str] = set()
+        for a in st.names:
+            read |= out[defs[a]] if a in defs else {a}
+        out.append(read)
+    return out
+
+
+def gradient_form(p: Program, index: int) -> tuple[list[Statement], str]:
+    """The statements of ``index``'s cone written as a transform of ``g`` (reassigning ``g``
+    where nothing later needs the raw gradient, as ``g = clip(g, lr); g = arcsin(g)``), and
+    ``f`` as one expression, e.g. ``arcsin(clip(g, lr))``."""
+    from simplify.algebra import expand, show  # algebra imports nothing of recognition
+
+    cone = _cone(p, index)
+    text = show(expand(p, p.statements[index].dst, depth=len(cone) + 1))
+    if text.startswith("(") and text.endswith(")"):
+        text = text[1:-1]
+    rename: dict[str, str] = {}
+    out: list[Statement] = []
+    for k, i in enumerate(cone):
+        st = p.statements[i]
+        raw_later = any("g" in p.statements[j].names for j in cone[k + 1:])
+        dst = "g" if not raw_later else f"f{k + 1}"
+        out.append(Statement(dst, st.op, tuple(rename.get(a, a) if isinstance(a, str) else a
+                                                for a in st.args)))
+        rename[st.dst] = dst
+    return out, text
+
+
+def on_gradient(program: Program, head: list[Statement]) -> Program:
+    """``program`` reading ``g`` after ``head`` (which ends by assigning the transformed ``g``)."""
+    return Program(tuple(head) + program.statements, program.returns)
+
+
+def recognize_pretransformed(program: Program) -> Recognition | None:
+    """A family applied to ``f(g)``: for each tensor value that depends on ``g`` (and ``lr``)
+    alone, read ``g`` in its place; if what remains is a family, and the family's template on
+    ``f(g)`` gives the program's updates, that is the answer. Earliest first: the smallest ``f``
+    that leaves a family explains the most (signsgd on sin(g), not sgd on sign(sin(g)))."""
+    p = live_program(to_ssa(program))
+    reads = _inputs_read(p)
+    kinds = final_kinds(p)
+    for i, st in enumerate(p.statements):
+        if "g" not in reads[i] or not reads[i] <= {"g", "lr"} or kinds.get(st.dst) != TENSOR:
+            continue
+        if st.dst in p.returns:
+            continue
+        try:
+            rest = live_program(replace_uses(p, st.dst, "g", drop=i))
+            analyze(rest)
+        except ProgramError:
+            continue
+        found = _family(rest)
+        if found is None or found.template is None:
+            continue
+        head, text = gradient_form(p, i)
+        composed = on_gradient(found.template, head)
+        if not _same_updates(program, composed):
+            continue
+        name = f"{found.name} on {text}"
+        return Recognition(name, found.params, composed, found.detail, pretransform=text)
+    return None
+
+
+def _same_updates(program: Program, other: Program, steps: int = 50) -> bool:
+    return all(compare(program, other, steps=steps, seed=seed, size=6, states_from="own", rtol=1e-6,
+                       atol=1e-9, relative_atol=True) is None for seed in (0, 1))
 
 
 def _lionk(program: Program) -> Recognition | None:

@@ -113,10 +113,16 @@ def test_unknown_programs_are_not_named(text):
     assert recognize(parse(text)) is None
 
 
-def test_discovered_is_not_a_known_optimizer_before_ablation():
-    # clip and arcsin change the update: only ablation may remove them
+def test_discovered_is_lion_on_a_transformed_gradient_before_ablation():
+    # clip and arcsin change the update: only ablation may remove them, so the program is not
+    # Lion; it is Lion applied to arcsin(clip(g, lr)), and the simplifier says so (#18)
     assert recognize(library.get("discovered")) is None
-    assert simplify(library.get("discovered")).recognition is None
+    rec = simplify(library.get("discovered")).recognition
+    assert rec is not None and rec.name != "lion" and rec.family == "lion"
+    assert rec.pretransform == "arcsin(clip(g, lr))"
+    assert rec.describe() == ("lion (beta1=0.899, beta2=0.996991, weight_decay=0.4602, lr_scale=0.0002)"
+                              " on arcsin(clip(g, lr))")
+    assert compare(library.get("discovered"), rec.template, states_from="own", rtol=1e-9, atol=1e-12) is None
 
 
 def test_simplified_lion_variants_keep_their_constants():

@@ -16,7 +16,10 @@ def test_simplify_prints_derivation_and_writes_output(tmp_path, capsys):
     assert "step 1: dead code" in text and "cosh" in text
     assert "sign(" in text and "0.996991" in text
     assert "\n    -    " in text and "\n    +    " in text  # per-step diffs
-    assert "recognized: no known optimizer" in text  # clip/arcsin remain without ablation
+    # clip/arcsin remain without ablation: Lion on a transformed gradient, in its canonical form
+    assert "recognized: lion (beta1=0.899, beta2=0.996991, weight_decay=0.4602, lr_scale=0.0002) " \
+        "on arcsin(clip(g, lr))" in text
+    assert "step 8: canonical form" in text and "    +    g = arcsin(g)" in text
     written = parse_file(out)
     assert compare(parse_file(src), written, states_from="own", atol=1e-12) is None
 
