@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -31,26 +32,35 @@ COMMANDS = {
     "ray": ["run", "--no-progress", "--set", "backend=ray", "--set", "ray.workers=2"],
     "replay": ["replay", "lion", "--quick"],
 }
-FIRST_EVAL = re.compile(r"\] search: ([1-9]\d*) evals")
 COMPILED = re.compile(r"compiled (\d+) XLA programs .*?; loaded (\d+) from the cache")
 
 
 def run_once(name: str, args: list[str], env: dict, out: Path) -> dict:
-    """Run one command piped; time every line of its output as it arrives."""
+    """Run one command piped; time every line of its output as it arrives, and (``run``) the
+    moment its first evaluation reaches the run's log."""
     extra = ["--out", str(out / name)] if name in ("run", "ray", "replay") else []
+    log = out / name / ("runs/seed0/evaluations.jsonl" if name == "replay" else "evaluations.jsonl")
     t0 = time.monotonic()
     proc = subprocess.Popen([*CLI, *args, *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, bufsize=1)
     stamps: list[tuple[float, str]] = []
-    for line in proc.stdout:
-        stamps.append((time.monotonic() - t0, line.rstrip("\n")))
-    proc.wait()
+
+    def read() -> None:
+        for line in proc.stdout:
+            stamps.append((time.monotonic() - t0, line.rstrip("\n")))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    first = None
+    while proc.poll() is None:
+        if first is None and log.exists() and log.stat().st_size > 0:
+            first = time.monotonic() - t0
+        time.sleep(0.05)
+    reader.join()
     wall = time.monotonic() - t0
     times = [0.0] + [t for t, _ in stamps] + [wall]
     gaps = [b - a for a, b in zip(times, times[1:])]
-    first = next((t for t, text in stamps if FIRST_EVAL.search(text)), None)
-    compiled = [COMPILED.search(text) for _, text in stamps]
-    compiled = [m for m in compiled if m]
+    compiled = [m for m in (COMPILED.search(text) for _, text in stamps) if m]
     return {"rc": proc.returncode, "wall_s": round(wall, 1), "first_eval_s": None if first is None else round(first, 1),
             "longest_silence_s": round(max(gaps), 1), "lines": len(stamps),
             "lines_per_5s": round(len(stamps) / max(wall / 5.0, 1.0), 2),
