@@ -21,7 +21,7 @@ import numpy as np
 
 from dsl import analyze, prune
 from dsl.program import Program, ProgramError
-from proxy_tasks import baselines, compile_cache, interpreter, registry
+from proxy_tasks import baselines, compile_cache, interpreter, registry, training
 from proxy_tasks.fitness import WORST_FITNESS, fitness_of
 from proxy_tasks.registry import DEFAULT_TASKS
 from proxy_tasks.task import Task
@@ -31,7 +31,6 @@ __all__ = ["CURVE_POINTS", "DEFAULT_TASKS", "WORST_FITNESS", "EvalResult", "Eval
            "judge", "measure_batching"]
 
 CURVE_POINTS = 10
-_RUNNERS: dict[tuple[str, int], ProgramRunner] = {}
 
 
 @dataclass(frozen=True)
@@ -250,10 +249,7 @@ class Evaluator:
     # --- internals ------------------------------------------------------------------------------
 
     def _runner(self, task: Task, bucket: int) -> ProgramRunner:
-        key = (task.key, bucket)
-        if key not in _RUNNERS:  # shared by every evaluator in the process: compile once
-            _RUNNERS[key] = ProgramRunner(task, bucket)
-        return _RUNNERS[key]
+        return training.runner(task, bucket)  # shared by every evaluator in the process: compile once
 
     def _run_task(self, task: Task, bucket: int, encs: list[interpreter.Encoded], seeds: Sequence[int],
                   grid: Sequence[float], threshold: float | None = None) -> list[list[TaskResult]]:
@@ -294,6 +290,8 @@ class Evaluator:
             return choice
         key = (task.name, bucket, n_runs)
         if key not in self._batch_mode:
+            if len(encs) == 1:  # one program's runs: "runs", the cheapest batching that applies, unmeasured
+                return "runs"  # (timing "map" on a batch of copies compiled two loops for nothing)
             self._batch_mode[key] = measure_batching(runner, encs[0], self.batch_size, n_runs=n_runs)
         return self._batch_mode[key]
 

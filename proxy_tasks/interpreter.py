@@ -26,7 +26,11 @@ from dsl import ops
 from dsl.check import SCALAR, infer_kinds
 from dsl.program import INPUTS, Program, ProgramError
 
-BUCKETS: tuple[int, ...] = (8, 16, 32, 64, 128, 256)
+BUCKETS: tuple[int, ...] = (16, 32, 64, 128, 256)
+"""Length buckets: one compiled loop per (task, bucket). None below 16: a search's programs (up to
+~20 live statements) straddle 8 and 16, so a bucket of 8 compiled a second, identical loop per
+task for the shortest ones; the statement count is traced, so the padding costs no steps and a
+program computes bit-identical values in any bucket it fits."""
 
 # internal ops, appended after the table (op code = len(ops.OPS) + position)
 INTERNAL = ("nop", "norm_s", "dot_ss", "cos_ss", "cos_st", "cos_ts", "cbgn_s")

@@ -8,6 +8,7 @@ saves compute without a Python loop per step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -44,10 +45,22 @@ def sign_flips(k_init: jax.Array, size: int) -> jax.Array:
     return jax.random.rademacher(jax.random.fold_in(k_init, FLIP_SALT), (size,), jnp.float32)
 
 
-def _leaf_ids(params) -> tuple[np.ndarray, int]:
-    leaves = jax.tree_util.tree_leaves(params)
-    ids = np.concatenate([np.full(int(np.size(x)), i, np.int32) for i, x in enumerate(leaves)])
-    return ids, len(leaves)
+def _layout(task: Task) -> tuple[int, Callable[[jax.Array], Any], np.ndarray, int]:
+    """(flat size, unravel, leaf id per flat parameter, number of leaves) of the task's parameters.
+
+    Traced abstractly (``jax.eval_shape``): ``unravel`` depends only on the leaves' shapes and
+    dtypes, and initializing parameters for real here compiled a dozen small eager ops per task."""
+    found: list[Callable[[jax.Array], Any]] = []
+
+    def flat(key):
+        out, unravel = ravel_pytree(task.problem.init(key))
+        found.append(unravel)  # static: the tree structure, sizes and shapes, no traced values
+        return out
+
+    size = int(jax.eval_shape(flat, jax.random.PRNGKey(0)).shape[0])
+    leaves = jax.tree_util.tree_leaves(jax.eval_shape(task.problem.init, jax.random.PRNGKey(0)))
+    ids = np.concatenate([np.full(math.prod(x.shape), i, np.int32) for i, x in enumerate(leaves)])
+    return size, found[0], ids, len(leaves)
 
 
 class ProgramRunner:
@@ -56,15 +69,14 @@ class ProgramRunner:
     ``init(encoded arrays, seed, lr_scale) -> (state, initial loss)`` and ``advance(state, encoded
     arrays, first_chunk, n_chunks) -> (state, losses)``; ``batched`` variants take a leading program
     axis, ``runs`` variants a leading axis of runs (seeds, learning-rate scales) of ONE program.
+    ``run`` and ``run_runs`` (whole runs) are each one compiled program, init and training fused.
+    Take the process's shared instance from ``runner(task, bucket)``.
     """
 
     def __init__(self, task: Task, bucket: int):
         self.task = task
         self.bucket = bucket
-        params0 = task.problem.init(jax.random.PRNGKey(0))
-        flat0, self.unravel = ravel_pytree(params0)
-        self.size = int(flat0.shape[0])
-        seg, n_leaves = _leaf_ids(params0)
+        self.size, self.unravel, seg, n_leaves = _layout(task)
         step = interpreter.make_step(seg if n_leaves > 1 else None, n_leaves)
         loss, chunk = task.problem.loss, task.chunk
         unravel = self.unravel
@@ -129,20 +141,23 @@ class ProgramRunner:
         self.init_runs = jax.jit(jax.vmap(init, in_axes=(None, 0, 0)))
         self.advance_runs = jax.jit(jax.vmap(single, in_axes=(0, None, None, None)), static_argnums=3)
 
+        # Whole runs as one program each: a run from start to end needs no state in between, and
+        # compiling init and advance apart cost two compilations for it.
+        def whole(enc, seed, lr_scale):
+            state, l0 = init(enc, seed, lr_scale)
+            return jnp.concatenate([l0[None], single(state, enc, 0, task.points)[1]])
+
+        self._whole = jax.jit(whole)
+        self._whole_runs = jax.jit(jax.vmap(whole, in_axes=(None, 0, 0)))
+
     def run(self, enc, seed: int, lr_scale: float = 1.0) -> np.ndarray:
         """Whole run of one program: the curve [points + 1] (initial loss first)."""
-        state, l0 = self.init(enc, seed, lr_scale)
-        _, losses = self.advance(state, enc, 0, self.task.points)
-        return np.concatenate([[float(l0)], np.asarray(losses)])
+        return np.asarray(self._whole(enc, seed, lr_scale))
 
     def run_runs(self, enc, seeds, lr_scales) -> np.ndarray:
         """Several runs of ONE program at once (seeds and learning-rate scales, same length R):
         the curves [R, points + 1]. The cheapest batching: the interpreter's switch is not batched."""
-        seeds = np.asarray(seeds, np.int32)
-        scales = np.asarray(lr_scales, np.float32)
-        state, l0 = self.init_runs(enc, seeds, scales)
-        _, losses = self.advance_runs(state, enc, 0, self.task.points)
-        return np.concatenate([np.asarray(l0)[:, None], np.asarray(losses)], axis=1)
+        return np.asarray(self._whole_runs(enc, np.asarray(seeds, np.int32), np.asarray(lr_scales, np.float32)))
 
     def run_batched(self, encs, seeds, mode: str = "map", lr_scales=None) -> np.ndarray:
         """Whole runs of a batch (leading axis on every encoded array and on ``seeds``): [B, points + 1].
@@ -157,6 +172,21 @@ class ProgramRunner:
         _, losses = self._advance_batched[mode](state, encs, 0, self.task.points)
         losses = np.asarray(losses)
         return np.concatenate([np.asarray(l0)[:, None], losses.T if mode == "map" else losses], axis=1)
+
+
+_RUNNERS: dict[tuple[str, int], ProgramRunner] = {}
+
+
+def runner(task: Task, bucket: int) -> ProgramRunner:
+    """The process's ``ProgramRunner`` for ``task`` and ``bucket``, built on first use.
+
+    Every caller (the evaluator, the tuned comparison, the noise study) shares it, so a loop is
+    compiled once per process: a ``ProgramRunner`` made per program or per grid point holds new
+    jitted closures, which jit's cache cannot recognize, and compiled the identical loop again."""
+    key = (task.key, bucket)
+    if key not in _RUNNERS:
+        _RUNNERS[key] = ProgramRunner(task, bucket)
+    return _RUNNERS[key]
 
 
 def make_optax_run(task: Task, tx: optax.GradientTransformation) -> Callable[[int], Any]:
@@ -204,16 +234,43 @@ def make_tuned_optax_run(task: Task, make_tx: Callable[[Any, Any], optax.Gradien
 
 def adamw(task: Task, lr_scale: float = 1.0, wd_scale: float = 1.0) -> optax.GradientTransformation:
     """The AdamW baseline: optax.adamw (bias-corrected, eps 1e-8) on the task's schedule."""
-    s = task.settings
-    return optax.adamw(lambda c: lr_scale * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.999, eps=1e-8,
-                       weight_decay=wd_scale * s["baseline_wd"])
+    return _adamw_at(task, lr_scale * task.settings["baseline_lr"], wd_scale)
 
 
 def lion(task: Task, lr_scale: float = 1.0, wd_scale: float = 1.0) -> optax.GradientTransformation:
     """The Lion baseline: optax.lion at a tenth of AdamW's learning rate, ten times its decay."""
-    s = task.settings
-    return optax.lion(lambda c: lr_scale * 0.1 * s["baseline_lr"] * task.lr(c), b1=0.9, b2=0.99,
-                      weight_decay=wd_scale * 10 * s["baseline_wd"])
+    return _lion_at(task, lr_scale * 0.1 * task.settings["baseline_lr"], wd_scale)
+
+
+def _adamw_at(task: Task, peak: Any, wd_scale: Any = 1.0) -> optax.GradientTransformation:
+    """AdamW with peak learning rate ``peak`` (a number or a traced float32 scalar)."""
+    return optax.adamw(lambda c: peak * task.lr(c), b1=0.9, b2=0.999, eps=1e-8,
+                       weight_decay=wd_scale * task.settings["baseline_wd"])
+
+
+def _lion_at(task: Task, peak: Any, wd_scale: Any = 1.0) -> optax.GradientTransformation:
+    """Lion with peak learning rate ``peak`` (a number or a traced float32 scalar)."""
+    return optax.lion(lambda c: peak * task.lr(c), b1=0.9, b2=0.99,
+                      weight_decay=wd_scale * 10 * task.settings["baseline_wd"])
+
+
+BASELINE_PEAK: dict[str, Callable[[Task, float], float]] = {
+    "adamw": lambda task, lr_scale: lr_scale * task.settings["baseline_lr"],
+    "lion": lambda task, lr_scale: lr_scale * 0.1 * task.settings["baseline_lr"],
+}
+"""A baseline's peak learning rate at grid value ``lr_scale``, computed as ``adamw``/``lion`` do."""
+
+
+def make_baseline_run(task: Task, which: str) -> Callable[[int, float], np.ndarray]:
+    """``run(seed, lr_scale) -> curve [points + 1]`` of the ``which`` baseline ("adamw" or "lion"),
+    compiled once per task: seed and peak learning rate are traced arguments, so every seed and
+    every value of the learning-rate grid reuses one loop (a ``make_optax_run`` per grid value
+    compiled the same loop again for each). The peak is multiplied out in Python (float64) and
+    rounded to float32 once, exactly as the constant ``adamw(task, lr_scale)`` bakes in, so the
+    curves are bit-identical to it."""
+    peak_of, make = BASELINE_PEAK[which], {"adamw": _adamw_at, "lion": _lion_at}[which]
+    run = jax.jit(lambda seed, peak: _optax_curve(task, make(task, peak), seed))
+    return lambda seed, lr_scale=1.0: np.asarray(run(np.int32(seed), np.float32(peak_of(task, lr_scale))))
 
 
 class StepwiseOptax:

@@ -149,13 +149,12 @@ def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[
             curves = run(flat_seeds, flat_a, flat_b).reshape(len(grid), len(seeds), -1)
             per[name] = _pick(name, task_name, dict(zip(grid, curves)))
         for name, program in programs.items():
-            runner = None
             table = {}
             for a, b in grid:
                 enc = interpreter.encode(prune(scale_decay(program, b)))
-                if runner is None or runner.bucket != enc.bucket:
-                    runner = training.ProgramRunner(task, enc.bucket)
-                table[(a, b)] = runner.run_runs(enc.arrays(), seeds, [a] * len(seeds))
+                # the process's runner for this task and bucket: every program and grid point
+                # reuses its compiled loop (a runner made per program compiled it again each time)
+                table[(a, b)] = training.runner(task, enc.bucket).run_runs(enc.arrays(), seeds, [a] * len(seeds))
             per[name] = _pick(name, task_name, table)
         out[task_name] = per
         log(f"meta-validation {task_name} ({meta.scale}, data_seed {meta.overrides.get('data_seed')}): "

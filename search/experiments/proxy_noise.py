@@ -53,7 +53,7 @@ PROGRAMS = {
 def final_losses(task, program, seeds: list[int], scales: list[float]) -> np.ndarray:
     """Final validation losses of one vmapped call (one run per (seed, scale) pair)."""
     enc = interpreter.encode(prune(program))
-    curves = training.ProgramRunner(task, enc.bucket).run_runs(enc.arrays(), seeds, scales)
+    curves = training.runner(task, enc.bucket).run_runs(enc.arrays(), seeds, scales)
     return np.asarray(curves)[:, -1]
 
 
