@@ -8,7 +8,7 @@
 The measurements are ``search/experiments/lion_reach.py`` (its docstring says more).
 
     python benchmarks/lion_reach.py [--config configs/lion_rediscovery_v2.yaml] [--seeds 4]
-        [--results results/lion_rediscovery] [--skip-meta] [--quick-meta] [--set KEY=VALUE ...]
+        [--results results/lion_rediscovery_v2] [--skip-meta] [--quick-meta] [--set KEY=VALUE ...]
 
 The last line is one JSON object with every figure.
 """
@@ -33,7 +33,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--config", default=str(CONFIG_V2), help="the proxy (default: the second replay's config)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     ap.add_argument("--seeds", type=int, default=4, help="task seeds for the ranking")
-    ap.add_argument("--results", default=str(ROOT / "results" / "lion_rediscovery"))
+    ap.add_argument("--results", default=str(ROOT / "results" / "lion_rediscovery_v2"))
     ap.add_argument("--skip-meta", action="store_true")
     ap.add_argument("--quick-meta", action="store_true", help="the quick replay's final comparison (MLP)")
     args = ap.parse_args(argv)

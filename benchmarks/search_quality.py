@@ -5,7 +5,7 @@ leaders) is scored on the replay's proxy on every (task seed, learning-rate grid
 scheme is then charged the runs it would have made (``search.experiments.search_quality``).
 
     python benchmarks/search_quality.py [--config configs/lion_rediscovery_v2.yaml] [--truth-seeds 8]
-        [--results results/lion_rediscovery] [--leaders 5] [--set KEY=VALUE ...]
+        [--results results/lion_rediscovery_v2] [--leaders 5] [--set KEY=VALUE ...]
         [--top-fraction 0.2] [--max-seeds 4] [--z 1.0]
 
 The last line is one JSON object with every figure.
@@ -134,7 +134,7 @@ def main(argv=None) -> dict:
                     help="the proxy and the 'before' search (default: the second replay's config)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
     ap.add_argument("--truth-seeds", type=int, default=8)
-    ap.add_argument("--results", default=str(ROOT / "results" / "lion_rediscovery"))
+    ap.add_argument("--results", default=str(ROOT / "results" / "lion_rediscovery_v2"))
     ap.add_argument("--leaders", type=int, default=5, help="best distinct programs taken from each replay run")
     ap.add_argument("--k", type=int, default=4, help="seeds of the 'k seeds for all' scheme")
     ap.add_argument("--top-fraction", type=float, default=0.2)

@@ -280,7 +280,7 @@ def test_curves_retrained_on_a_real_proxy_task(tmp_path, capsys):
 
 def test_the_committed_replay_runs_show_on_a_fresh_clone(capsys):
     # logged before rows carried lr_scales: shown without the `lr x` column, nothing else lost
-    run_dir = ROOT / "results" / "lion_rediscovery" / "runs" / "seed1"
+    run_dir = ROOT / "results" / "lion_rediscovery_v2" / "runs" / "seed1"
     assert main(["show", str(run_dir), "--no-plots", "--no-simplify", "--json", "--top", "3"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert len(doc["top"]) == 3 and all(t["lr_scales"] == {} for t in doc["top"])
