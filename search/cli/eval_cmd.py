@@ -7,6 +7,8 @@ optax.lion on the same task, scale and seeds, cached on disk.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from rich.console import Console
 from rich.table import Table
@@ -15,6 +17,7 @@ from dsl import ProgramError
 from proxy_tasks import registry
 from search.cli import jsonout
 from search.cli.common import fail, load_program
+from search.cli.progress import Heartbeat
 
 NAME = "eval"
 HELP = "score a program on the proxy tasks beside AdamW and Lion"
@@ -54,21 +57,16 @@ def run(args) -> int:
     if args.steps is not None:
         overrides["steps"] = args.steps
         overrides["points"] = 1 if args.steps % 10 else 10
-    try:
-        ev = Evaluator(weights, scale=args.scale, seeds=range(args.seeds), cache_dir=args.cache_dir, **overrides)
-    except (KeyError, ValueError) as exc:
-        return fail(str(exc.args[0] if exc.args else exc))
-    result = ev.evaluate_one(program)
-    rows = []
-    for name in tasks:
-        mine = [r for r in result.tasks if r.task == name]
-        adamw = [float(ev.baseline(name, s, "adamw")[-1]) for s in ev.seeds]
-        lion = [float(ev.baseline(name, s, "lion")[-1]) for s in ev.seeds]
-        rows.append({"task": name, "loss": _stats([r.loss for r in mine]) if mine else None,
-                     "adamw": _stats(adamw), "lion": _stats(lion),
-                     "fitness": _stats([r.fitness for r in mine]) if mine else None,
-                     "diverged": sum(r.diverged for r in mine), "steps": ev.tasks[name].steps,
-                     "reason": next((r.reason for r in mine if r.reason), None)})
+    with Heartbeat(stream=sys.stderr) as log:
+        log(f"scoring {label} on {', '.join(tasks)} at {args.scale}, {args.seeds} seed(s): the first run on this "
+            "machine compiles each task's training loop, later runs load it from the compilation cache")
+        try:
+            ev = Evaluator(weights, scale=args.scale, seeds=range(args.seeds), cache_dir=args.cache_dir, **overrides)
+        except (KeyError, ValueError) as exc:
+            return fail(str(exc.args[0] if exc.args else exc))
+        result = ev.evaluate_one(program)
+        log("the optax AdamW and Lion baselines beside it (cached on disk after the first run)")
+        rows = _rows(ev, tasks, result)
     if args.json:
         # runs keep their raw floats so that every non-finite value follows one scheme (null
         # and a note, see jsonout), not TaskResult.to_json's strings ("nan")
@@ -80,6 +78,21 @@ def run(args) -> int:
         return 0
     _table(label, args.scale, ev.seeds, result, rows)
     return 0
+
+
+def _rows(ev, tasks, result) -> list[dict]:
+    """One row per task: the program's loss, the baselines', fitness and divergences."""
+    rows = []
+    for name in tasks:
+        mine = [r for r in result.tasks if r.task == name]
+        adamw = [float(ev.baseline(name, s, "adamw")[-1]) for s in ev.seeds]
+        lion = [float(ev.baseline(name, s, "lion")[-1]) for s in ev.seeds]
+        rows.append({"task": name, "loss": _stats([r.loss for r in mine]) if mine else None,
+                     "adamw": _stats(adamw), "lion": _stats(lion),
+                     "fitness": _stats([r.fitness for r in mine]) if mine else None,
+                     "diverged": sum(r.diverged for r in mine), "steps": ev.tasks[name].steps,
+                     "reason": next((r.reason for r in mine if r.reason), None)})
+    return rows
 
 
 def _table(label, scale, seeds, result, rows) -> None:

@@ -28,10 +28,10 @@ class Heartbeat:
     prints each line with the time since the start, and while nothing is printed for ``quiet_s``
     seconds (and no search display is open) says again what is running and for how long."""
 
-    def __init__(self, quiet_s: float = 10.0, stream=None):
+    def __init__(self, quiet_s: float = 8.0, stream=None, stage: str = "starting"):
         self.quiet_s, self.stream = quiet_s, stream or sys.stdout
         self._t0 = self._last = self._beat = time.monotonic()
-        self._line = "starting"
+        self._line = stage  # said only if it lasts ``quiet_s``: a quick failure prints just its error
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._tick, name="optsearch-heartbeat", daemon=True)

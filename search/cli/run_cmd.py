@@ -13,7 +13,7 @@ from dsl.program import Program
 from search import config
 from search.backends import make_backend
 from search.cli.common import fail, graceful_stop
-from search.cli.progress import Progress, print_summary
+from search.cli.progress import Heartbeat, Progress, print_summary
 from search.driver import Driver, load_seed
 from search.mutate import MutationFailed
 from search.rundir import RunDir, RunDirError, default_out
@@ -78,8 +78,11 @@ def run(args) -> int:
     out = Path(args.out or cfg.run.out or default_out(cfg.name))
     backend = None
     try:
-        backend = make_backend(cfg)
-        backend.prepare()
+        tasks = ", ".join(map(str, cfg.evaluator.tasks or ()))
+        with Heartbeat(stream=sys.stderr, stage=f"preparing the {cfg.backend} backend: building the proxy tasks "
+                                                f"({tasks}) and their AdamW baselines"):
+            backend = make_backend(cfg)
+            backend.prepare()
     except config.ConfigError as exc:
         return fail(f"{where}: {exc}")
     except Exception as exc:  # noqa: BLE001 - report any evaluator construction error as bad input

@@ -438,10 +438,12 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
         summary["reruns"][-1]["seconds"] = time.perf_counter() - t0
     summary.pop("partial", None)
     _write_outputs(out, summary, tuned, headline)
-    log(f"replay done ({(time.perf_counter() - t0) / 60:.1f} min for this stage): "
-        f"{summary['goal']['sign_momentum']} of "
-        f"{len(seeds_out)} seed(s) reached sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
-        f"of them beating tuned AdamW on meta-validation; see {out / 'report.md'}")
+    stage = (time.perf_counter() - t0) / 60
+    took = (f"in {summary['seconds'] / 60:.1f} min ({stage:.1f} of them for the final comparison)"
+            if start is not None else f"(the final comparison again: {stage:.1f} min)")
+    log(f"replay done {took}: {summary['goal']['lion_form']} of {len(seeds_out)} seed(s) reached Lion's form, "
+        f"{summary['goal']['sign_momentum']} sign-momentum, {summary['goal']['sign_momentum_beating_tuned_adamw']} "
+        f"of them beating tuned AdamW on meta-validation beyond the seed spread; see {out / 'report.md'}")
     return summary
 
 
