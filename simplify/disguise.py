@@ -467,14 +467,10 @@ def verify(original: Program, disguised: Program, steps: int = 30, seeds: tuple[
 
 # --- the three kinds ----------------------------------------------------------------------------
 
-def disguise(name: str, depth: int, rng: np.random.Generator,
-             transforms: dict[str, Transform] = TRANSFORMS, reuse: float = 0.3) -> Disguise:
-    """Built-in ``name`` disguised by ``depth`` random transformations (each drawn among those
-    with a site in the program), then, with probability ``reuse``, names reassigned.
-
-    ``ValueError`` if the composition fails the executor check (a bug in a transformation)."""
-    base = library.get(name)
-    p = to_ssa(base)
+def _compose(p: Program, depth: int, rng: np.random.Generator,
+             transforms: dict[str, Transform]) -> tuple[Program, list[str], list[Program]]:
+    """``depth`` transformations applied in turn, each drawn among those with a site in the
+    program; returns the result, their names and the program after each."""
     chain: list[str] = []
     stages: list[Program] = []
     names = list(transforms)
@@ -488,6 +484,18 @@ def disguise(name: str, depth: int, rng: np.random.Generator,
                 break
         else:  # pragma: no cover - dead statement always applies
             break
+    return p, chain, stages
+
+
+def disguise(name: str, depth: int, rng: np.random.Generator,
+             transforms: dict[str, Transform] = TRANSFORMS, reuse: float = 0.3) -> Disguise:
+    """Built-in ``name`` disguised by ``depth`` random transformations (each drawn among those
+    with a site in the program), then, with probability ``reuse``, names reassigned.
+
+    ``ValueError`` if the composition fails the executor check (a bug in a transformation)."""
+    base = library.get(name)
+    p = to_ssa(base)
+    p, chain, stages = _compose(p, depth, rng, transforms)
     if rng.random() < reuse:
         out = reuse_names(p, rng)
         if out is not None and out != p:
@@ -538,16 +546,7 @@ def pretransform(name: str, rng: np.random.Generator, depth: int = 0) -> Disguis
     ``depth`` exact disguises on top."""
     text, lines = PRETRANSFORMS[int(rng.integers(len(PRETRANSFORMS)))]
     base = apply_to_gradient(library.get(name), lines)
-    p, chain, stages = base, [], []
-    names = list(TRANSFORMS)
-    while len(chain) < depth:
-        for k in rng.permutation(len(names)):
-            out = TRANSFORMS[names[k]](_ssa(p), rng)
-            if out is not None and out != p:
-                p = out
-                chain.append(names[k])
-                stages.append(p)
-                break
+    p, chain, stages = _compose(base, depth, rng, TRANSFORMS)
     if not verify(base, p):
         raise ValueError(f"disguise of {name} on {text} changed the optimizer:\n{p}")
     return Disguise(name, p, tuple(chain), tuple(stages), pretransform=text)

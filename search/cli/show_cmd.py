@@ -12,7 +12,6 @@ the plots with a note. The loss curves plot needs curves: the log's when it carr
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from search.analysis import plots, runs
+from search.analysis.digits import fixed as _f
 from search.cli import jsonout
 from search.cli.common import fail
 
@@ -43,19 +43,6 @@ def add_arguments(parser) -> None:
                              "tasks for loss_curves.png (when the log carries no curves)")
     parser.add_argument("--no-simplify", action="store_true", help="list the top programs as recorded only")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-
-
-def _f(x: float | None, digits: int = 4) -> str:
-    """``digits`` decimals; a value too small to show there keeps two significant digits
-    (``-4.3e-05``, never ``-0.0000``); a negative zero prints as ``0.0000``."""
-    if x is None:
-        return "-"
-    x = float(x)
-    if not math.isfinite(x):
-        return str(x)
-    if x != 0 and abs(x) < 0.5 * 10.0 ** -digits:
-        return f"{x:.2g}"
-    return f"{x + 0.0:.{digits}f}"  # + 0.0 turns -0.0 into 0.0
 
 
 def _failures(st) -> str:

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-
-def _f(x, digits: int = 4) -> str:
-    """``digits`` decimals; a value too small to show there keeps two significant digits
-    (``-4.3e-05``, never ``-0.0000``)."""
-    if x is None:
-        return "-"
-    if isinstance(x, float) and not math.isfinite(x):
-        return str(x)
-    if x != 0 and abs(x) < 0.5 * 10.0 ** -digits:
-        return f"{x:.2g}"
-    return f"{x:.{digits}f}"
+from search.analysis.digits import fixed as _f
 
 
 def _outside(mv: dict) -> str:
