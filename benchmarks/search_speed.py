@@ -26,6 +26,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from search import config
 from search.backends import make_backend
 from search.backends.ray_backend import SINGLE_THREAD_XLA_FLAGS
@@ -125,11 +127,12 @@ def single_core_locals(argv: list[str], root: Path, n: int, warmup: int) -> dict
             "overhead": max(0.0, 1.0 - busy / n)}
 
 
-def simulate(args, root: Path) -> dict:
-    cfg = base_config(args, search={"population": 1000, "tournament": 25, "max_evaluations": args.sim_evals},
-                      run={"checkpoint_every_s": 10, "progress": False})
+def simulate(args, root: Path, objectives: tuple[str, ...] = ("fitness",), label: str = "sim") -> dict:
+    search = {"population": 1000, "tournament": 25, "max_evaluations": args.sim_evals,
+              "objectives": list(objectives)}
+    cfg = base_config(args, search=search, run={"checkpoint_every_s": 10, "progress": False})
     backend = SimulatedBackend(workers=1000, eval_s=args.sim_eval_s)
-    s = Driver(cfg, RunDir.create(root / "sim", config.dump(cfg)), backend)
+    s = Driver(cfg, RunDir.create(root / label, config.dump(cfg)), backend)
     t0 = time.perf_counter()
     s.run()
     wall = time.perf_counter() - t0
@@ -138,6 +141,24 @@ def simulate(args, root: Path) -> dict:
             "proposals": c["proposals"], "evaluations": c["evaluations"], "wall_s": wall,
             "proposals_per_s": c["proposals"] / wall, "evals_per_s": c["evaluations"] / wall,
             "cache_hit_rate": c["cache_hits"] / c["proposals"]}
+
+
+def front_cost(args, root: Path) -> dict:
+    """Proposals per second of the simulated 1,000-worker driver with and without the front (its
+    costs computed per new fingerprint, niches, per-niche racing and hurdles), ``args.front`` runs
+    of each, alternating so that both see the same machine."""
+    sim_args = argparse.Namespace(**{**vars(args), "config": None})
+    rates: dict[str, list[float]] = {"fitness": [], "front": []}
+    for k in range(args.front):
+        for label, objectives in (("fitness", ("fitness",)), ("front", ("fitness", "states"))):
+            r = simulate(sim_args, root, objectives, f"sim-{label}-{k}")
+            rates[label].append(r["proposals_per_s"])
+    a, b = float(np.median(rates["fitness"])), float(np.median(rates["front"]))
+    print(f"the front's cost, simulated driver ({args.front} runs each, median): fitness only {a:.0f} proposals/s, "
+          f"front {b:.0f} proposals/s, {1 - b / a:+.1%} ({', '.join(f'{x:.0f}' for x in rates['front'])} against "
+          f"{', '.join(f'{x:.0f}' for x in rates['fitness'])})")
+    return {"front_sim_proposals_per_s": round(b, 1), "fitness_sim_proposals_per_s": round(a, 1),
+            "front_cost": round(1 - b / a, 4)}
 
 
 def main(argv=None) -> int:
@@ -152,6 +173,10 @@ def main(argv=None) -> int:
     ap.add_argument("--sim-evals", type=int, default=20000)
     ap.add_argument("--sim-eval-s", type=float, default=0.05)
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--front", type=int, default=0, metavar="N",
+                    help="also the cost of the front: N simulations each with search.objectives [fitness] and "
+                         "[fitness, states], alternating, and the ratio of their proposals per second")
+    ap.add_argument("--only-front", action="store_true", help="measure the front's cost only")
     ap.add_argument("--skip-threads", action="store_true",
                     help="skip the single-core local rows (1 process, and 2 processes at once)")
     ap.add_argument("--_worker", help=argparse.SUPPRESS)  # one local run in a child process
@@ -167,6 +192,11 @@ def main(argv=None) -> int:
         (Path(args._root) / f"{args._worker}.json").write_text(json.dumps(out))
         return 0
     root = Path(tempfile.mkdtemp(prefix="optsearch-bench-"))
+    if args.front:
+        front = front_cost(args, root)
+        if args.only_front:
+            print(json.dumps(front))
+            return 0
     results = {}
     results["local"] = run_one(base_config(args), root, "local", args.warmup)
     if not args.skip_threads:
@@ -209,6 +239,8 @@ def main(argv=None) -> int:
         "sim_proposals_per_s": round(sim["proposals_per_s"], 1),
         "sim_evals_per_s": round(sim["evals_per_s"], 1),
     }
+    if args.front:
+        figures.update(front)
     print(json.dumps(figures))
     return 0
 

@@ -36,6 +36,7 @@ from proxy_tasks.registry import SCALES
 from proxy_tasks.schedules import SCHEDULES
 from search.backends import BACKENDS
 from search.mutate import MUTATIONS, MutationFailed, mutate
+from simplify.costs import OBJECTIVES
 
 # ``batching`` values of ``proxy_tasks.evaluate.Evaluator`` (kept here so the config needs no JAX)
 BATCHING = ("auto", "single", "runs", "map", "vmap")
@@ -137,6 +138,13 @@ class SearchSection:
                            ge=0, le=COUNT_MAX)
     hurdle_min: int = _f(8, "distinct programs in the population with a fitness at the hurdle point needed "
                             "before the hurdle applies", ge=1, le=1_000_000)
+    objectives: list[str] = _f(lambda: ["fitness"], "what selection keeps: [fitness] (the fittest), or the front "
+                                                    "[fitness, states] / [fitness, states, length]: a niche per "
+                                                    "state count (and length band), each kept alive",
+                               factory=True, items={"choices": OBJECTIVES}, max_items=3)
+    max_states: int | None = _f(None, "children must keep at most this many optimizer states (moving averages "
+                                      "that reach a later update); the answer is the best within it "
+                                      "(null: no budget)", ge=0, le=2)
 
 
 # The mutation section: one weight per entry of the mutation table (``search.mutate.MUTATIONS``,
@@ -487,6 +495,10 @@ def _cross_checks(cfg: Config) -> None:
             raise ConfigError("mutation.ops", "must not be empty")
     if not cfg.search.seeds:
         raise ConfigError("search.seeds", "at least one seed program is needed")
+    obj = cfg.search.objectives
+    if not obj or obj[0] != "fitness" or len(set(obj)) != len(obj) or (len(obj) > 1 and obj[1] != "states"):
+        raise ConfigError("search.objectives", f"expected [fitness], [fitness, states] or [fitness, states, length], "
+                                               f"got {_show(obj)}")
     for i, scale in enumerate(cfg.funnel.scales):
         if scale not in SCALES:
             raise ConfigError(f"funnel.scales[{i}]", f"expected one of the task registry's scales "
@@ -784,7 +796,9 @@ def _bounds_text(meta, tp) -> str:
     if meta.get("choices"):
         bounds.append("one of " + ", ".join(meta["choices"]))
     if meta.get("items"):
-        bounds.append("each " + ", ".join(parts(meta["items"])))
+        each = parts(meta["items"]) + (["one of " + ", ".join(meta["items"]["choices"])]
+                                       if meta["items"].get("choices") else [])
+        bounds.append("each " + ", ".join(each))
     if {typing.get_origin(tp), *map(typing.get_origin, typing.get_args(tp))} & {list, dict}:
         bounds.append(f"at most {meta.get('max_items') or LIST_MAX} entries")
     return f" ({'; '.join(bounds)})" if bounds else ""

@@ -29,6 +29,7 @@ from dsl.printer import one_line
 from dsl.program import Program
 from search.backends.base import WORST_FITNESS, Backend, Job
 from search.evolution import Aging, Candidate, Evolution, Islands, SectionMutator, Tournament
+from search.front import Front, front_members
 from search.funnel import Answer, Funnel
 from search.racing import OPEN, Racing
 from search.results import Cache, Entry, Outcome, mean_and_se, to_outcome
@@ -95,24 +96,26 @@ class RaceJob:
         return asdict(self)
 
 
-def make_evolution(cfg) -> Evolution:
-    """The evolution a config describes: tournament selection, aging population, its mutations."""
+def make_evolution(cfg, front: Front | None = None) -> Evolution:
+    """The evolution a config describes: tournament selection, aging population, its mutations,
+    and the front (``search.objectives``, ``search.max_states``)."""
     s = cfg.search
     return Evolution(Tournament(s.tournament), Aging(s.population), SectionMutator(cfg.mutation), cfg.seed,
-                     Islands(s.islands, s.migrate_every))
+                     Islands(s.islands, s.migrate_every), front or Front.from_config(cfg))
 
 
 class Driver:
     """Runs one search into a run directory on a backend (see the module's docstring)."""
 
     def __init__(self, cfg, rundir: RunDir, backend: Backend, on_progress: Callable[[Stats], None] | None = None,
-                 evolution: Evolution | None = None):
+                 evolution: Evolution | None = None, front: Front | None = None, racing: Racing | None = None):
         self.cfg, self.rundir, self.backend = cfg, rundir, backend
-        self.evolution = evolution or make_evolution(cfg)
+        self.evolution = evolution or make_evolution(cfg, front)
+        self.front = self.evolution.front  # selection's niches; racing, hurdles and promotion follow them
         self.cache = Cache()
         self.funnel = Funnel.from_section(cfg.funnel)
         self.counters = {"evaluations": 0, "cache_hits": 0, "race_evaluations": 0}
-        self.racing = Racing.from_config(cfg)
+        self.racing = racing or Racing.from_config(cfg)
         self.race_jobs: dict[int, RaceJob] = {}           # key -> race job in flight
         self.race_prefilled: list[tuple[RaceJob, Outcome]] = []
         self.race_tail: dict[tuple[str, int], RaceRow] = {}  # (fingerprint, seed) -> race row newer than the checkpoint
@@ -226,21 +229,22 @@ class Driver:
         return self.elapsed_before + time.perf_counter() - self._t0
 
     def _job(self, c: Candidate) -> Job:
-        return Job(c.id, prune(c.program), "proxy", threshold=self._threshold())
+        return Job(c.id, prune(c.program), "proxy", threshold=self._threshold(c.niche))
 
-    def _threshold(self) -> float | None:
+    def _threshold(self, niche: int = 0) -> float | None:
         """The dynamic hurdle (So et al. 2019; AutoML-Zero's rolling quantile): the configured
         quantile of the fitness at the hurdle point of the distinct programs in the population,
         once enough have one (until then ``WORST_FITNESS``: every child trains on, and its fitness
         there is measured). Distinct, so that the seed's copies filling a new population (or a
         program many children repeat) count once and do not set the bar alone. At most
         ``search.hurdle_ceiling``: a population of fast starters must not stop a slow one that
-        is close to the baseline (sign-momentum programs start slower than Adam's)."""
+        is close to the baseline (sign-momentum programs start slower than Adam's). With a front,
+        the population is the child's niche: a new niche trains on until it has enough members."""
         q = self.cfg.search.hurdle_quantile
         if not q:
             return None
         values = []
-        for fp in dict.fromkeys(ind.fingerprint for ind in self.evolution.population):
+        for fp in dict.fromkeys(ind.fingerprint for ind in self.front.peers(self.evolution.population, niche)):
             e = self.cache.get(fp)
             if e is not None and e.hurdle_fitness is not None:
                 values.append(e.hurdle_fitness)
@@ -257,12 +261,13 @@ class Driver:
             return False
         return s.max_seconds is None or self.elapsed() < s.max_seconds
 
-    def _record(self, c: Candidate, o: Outcome, cached: bool) -> None:
-        """Tell the evolution; count; cache a new evaluation; log the row (unless it is logged)."""
+    def _record(self, c: Candidate, o: Outcome, cached: bool, evaluated: bool = True) -> None:
+        """Tell the evolution; count; cache a new evaluation; log the row (unless it is logged).
+        ``evaluated`` False: a child over the state budget, recorded without an evaluation."""
         if cached:
             self.counters["cache_hits"] += 1
         else:
-            self.counters["evaluations"] += 1
+            self.counters["evaluations"] += evaluated
             self.cache.add(c.id, str(c.program), c.fingerprint, o)
         self.evolution.tell(c, o.fitness)
         if c.parent is None and self.evolution.ready:  # the seeds are in: each may race the others
@@ -279,8 +284,12 @@ class Driver:
             seconds=round(o.seconds, 6), length=len(c.program.statements), redundant=c.redundant,
             redraws=c.redraws, evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3),
             seed_fitness=dict(o.seeds), fitness_se=mean_and_se(o.seeds)[1] if o.seeds else None,
-            hurdle_fitness=o.hurdle_fitness))
+            hurdle_fitness=o.hurdle_fitness, **self._costs(c)))
         self.rows += 1
+
+    def _costs(self, c: Candidate) -> dict:
+        """The row's cost fields (with a front or a budget; else none, and the log is as before)."""
+        return self.front.logged_costs(c.fingerprint, c.program)
 
     def _diverged(self, c: Candidate) -> Candidate:
         """The log diverged from this replay (asynchronous backend): keep every logged result in
@@ -301,6 +310,11 @@ class Driver:
         entry = self.cache.get(c.fingerprint)
         if entry is not None:
             self._record(c, entry.outcome, cached=True)
+            return None
+        if c.parent is not None and not self.front.within_budget(c.fingerprint, c.program):
+            states = self.front.states_of(c.fingerprint, c.program)
+            why = f"over the state budget: {states} states > search.max_states {self.cfg.search.max_states}"
+            self._record(c, Outcome(WORST_FITNESS, {}, why, 0.0, {}), cached=False, evaluated=False)
             return None
         if c.fingerprint in self.by_fp:
             self.waiters.setdefault(self.by_fp[c.fingerprint], []).append(c)
@@ -449,10 +463,11 @@ class Driver:
         entry = self.cache.get(fp)
         if entry is None or not entry.seeds or entry.fitness <= WORST_FITNESS:
             return
-        others = [i.fitness for i in self.evolution.population if i.fingerprint != fp]
+        niche = self.front.niche_of(fp, entry.source)
+        others = [i.fitness for i in self.front.peers(self.evolution.population, niche) if i.fingerprint != fp]
         if not self.racing.worth_racing(entry.fitness, others):
             return
-        inc = next((e for e in self.cache.top(2) if e.fingerprint != fp), None)
+        inc = self.front.best(self.cache, niche, exclude=fp)  # the best other program of its niche
         if inc is not None and self.racing.verdict(entry.seeds, inc.seeds) != OPEN:
             return
         seed = self.racing.next_seed(entry.seeds)
@@ -525,7 +540,7 @@ class Driver:
 
     def funnel_round(self) -> dict:
         """One funnel round over the cache's top-K; logs what is not logged yet; returns the point."""
-        top = self.cache.top(self.funnel.top_k)
+        top = self.front.promote(self.cache, self.funnel.top_k)
         point, made = self.funnel.round(top, self._evaluate_at, self.counters["evaluations"],
                                         self.evolution.counters["proposals"], proxy_best=top[0] if top else None)
         rows: list = [r for r in made if (r.round, r.scale, r.fingerprint) not in self.funnel_log]
@@ -535,9 +550,9 @@ class Driver:
         return point.point()
 
     def answer(self) -> Answer | None:
-        """The funnel's best at the deepest scale reached, else the best proxy fitness."""
-        top = self.cache.top(1)
-        return self.funnel.answer(top[0] if top else None)
+        """The funnel's best at the deepest scale reached, else the best proxy fitness (within the
+        state budget, if any)."""
+        return self.funnel.answer(self.front.best(self.cache))
 
     # --- reporting -----------------------------------------------------------------------------
 
@@ -573,4 +588,15 @@ class Driver:
         d["answer"] = ans.to_json() if ans else None
         d["meta_validation"] = [p.point() for p in self.funnel.curve]
         d["run_dir"] = str(self.rundir.path)
+        if self.front.niching:
+            d["front"] = self.front_points()
         return d
+
+    def front_points(self) -> list[dict]:
+        """The front of the programs scored so far (``search.front.front_members``), best first."""
+        points = []
+        for e in self.front.ranked(self.cache):
+            k = self.front.costs_of(e.fingerprint, e.source)
+            points.append({"id": e.id, "fitness": e.fitness, "se": e.se, "seeds": len(e.seeds) or 1,
+                           "states": k.states, "length": k.length, "source": e.source})
+        return [points[i] for i in front_members(points, self.front.objectives)]

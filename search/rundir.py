@@ -170,6 +170,8 @@ class EvaluationRow:
     seed_fitness: dict[int, float] = field(default_factory=dict)  # per task seed, as known when written
     fitness_se: float | None = None  # standard error of fitness over those seeds (None below 2)
     hurdle_fitness: float | None = None  # fitness at the hurdle point (dynamic hurdles), if checked there
+    states: int | None = None        # optimizer states that reach a later update (``simplify.costs``), with a front
+    exact_length: int | None = None  # statements after exact simplification, with objective length
     line: int = field(default=0, compare=False)  # line in the log it was read from (0: not read)
 
     KEYS = ("id", "parent", "mutation", "source", "fingerprint", "fitness", "cached")
@@ -186,6 +188,10 @@ class EvaluationRow:
             d["fitness_se"] = self.fitness_se
         if self.hurdle_fitness is not None:
             d["hurdle_fitness"] = self.hurdle_fitness
+        if self.states is not None:
+            d["states"] = self.states
+        if self.exact_length is not None:
+            d["exact_length"] = self.exact_length
         if self.curves is not None:
             d["curves"] = self.curves
         return d
@@ -212,7 +218,9 @@ class EvaluationRow:
                 time=_opt(_num, r.get("time"), "time"), curves=_curves(r.get("curves")),
                 seed_fitness=_floats(r.get("seed_fitness"), "seed_fitness", seeds=True),
                 fitness_se=_opt(_num, r.get("fitness_se"), "fitness_se"),
-                hurdle_fitness=_opt(_num, r.get("hurdle_fitness"), "hurdle_fitness"), line=line)
+                hurdle_fitness=_opt(_num, r.get("hurdle_fitness"), "hurdle_fitness"),
+                states=_opt(_int, r.get("states"), "states"),
+                exact_length=_opt(_int, r.get("exact_length"), "exact_length"), line=line)
         except ValueError as exc:
             raise RowError(f"{_where(path, line)}: bad value in row ({exc})") from None
 

@@ -24,6 +24,7 @@ from dsl.check import TENSOR, analyze, final_kinds
 from dsl.execute import execute
 from dsl.parse import parse
 from dsl.program import Program, ProgramError, Statement
+from simplify.algebra import expand, show
 from simplify.equiv import compare
 from simplify.ir import definitions, live_program, replace_uses, to_ssa
 
@@ -257,6 +258,8 @@ def recognize(program: Program, pretransform: bool = False) -> Recognition | Non
     except ProgramError:
         return None
     found = _family(program)
+    if found is None:
+        found = recognize_through_sign_factors(program)
     if found is None and pretransform:
         found = recognize_pretransformed(program)
     return found if found is not None else _lionk(program)
@@ -363,6 +366,72 @@ def recognize_pretransformed(program: Program) -> Recognition | None:
         name = f"{found.name} on {text}"
         return Recognition(name, found.params, composed, found.detail, pretransform=text)
     return None
+
+
+# --- a nonnegative factor under sign ------------------------------------------------------------
+
+NONNEGATIVE_OPS = frozenset({"abs", "sqrt", "square", "exp", "exp2", "exp10", "norm", "global_norm"})
+
+
+def _nonnegative(p: Program, name, defs: dict[str, int]) -> bool:
+    """Whether ``name`` is >= 0 by its definition (a nonnegative op, or a product, quotient or sum
+    of such values, or a nonnegative constant)."""
+    if isinstance(name, float):
+        return name >= 0
+    if name not in defs:
+        return False
+    st = p.statements[defs[name]]
+    if st.op in NONNEGATIVE_OPS:
+        return True
+    if st.op in ("mul", "div", "add", "max"):
+        return all(_nonnegative(p, a, defs) for a in st.args)
+    return False
+
+
+def strip_sign_factors(program: Program) -> tuple[Program, list[str]] | None:
+    """``sign(a * f)`` and ``sign(a / f)`` with ``f >= 0`` read as ``sign(a)``: the same wherever
+    ``f != 0`` (there the program's sign term is 0). Returns the rewritten program and, per
+    factor removed, the factor as text; None if there is none."""
+    p = live_program(to_ssa(program))
+    factors: list[str] = []
+    changed = True
+    while changed:
+        changed = False
+        defs = definitions(p)
+        for i, st in enumerate(p.statements):
+            if st.op != "sign" or not isinstance(st.args[0], str) or st.args[0] not in defs:
+                continue
+            inner = p.statements[defs[st.args[0]]]
+            if inner.op not in ("mul", "div"):
+                continue
+            pairs = [(0, 1)] if inner.op == "div" else [(0, 1), (1, 0)]
+            for keep, drop in pairs:
+                a, f = inner.args[keep], inner.args[drop]
+                if isinstance(a, str) and _nonnegative(p, f, defs):
+                    factors.append(repr(f) if isinstance(f, float) else show(expand(p, f)))
+                    statements = list(p.statements)
+                    statements[i] = Statement(st.dst, "sign", (a,))
+                    p = live_program(p.replace(statements=statements))
+                    changed = True
+                    break
+            if changed:
+                break
+    return (p, factors) if factors else None
+
+
+def recognize_through_sign_factors(program: Program) -> Recognition | None:
+    """A family once nonnegative factors under ``sign`` are removed (``strip_sign_factors``); the
+    recognition says where the program differs from it."""
+    stripped = strip_sign_factors(program)
+    if stripped is None:
+        return None
+    p, factors = stripped
+    found = _family(p)
+    if found is None:
+        return None
+    where = " or ".join(f"{f} = 0" for f in factors)
+    detail = ", ".join(x for x in (found.detail, f"differs where {where} (there the sign term is 0)") if x)
+    return Recognition(found.name, found.params, found.template, detail, found.pretransform)
 
 
 def _same_updates(program: Program, other: Program, steps: int = 50) -> bool:

@@ -212,3 +212,47 @@ def loss_curves_figure(curves: Mapping[str, Mapping[str, Curve]], *, title: str 
         if lines:  # a wrapped title takes room from the panels: give it back
             fig.set_figheight(fig.get_figheight() + 0.22 * lines)
     return fig
+
+
+def front_plot(path: Path, points: Sequence[Mapping], members: Sequence[Mapping], title: str = "front") -> Path:
+    """``front.png``: fitness against states and against length (left, right). Every scored
+    program is a grey dot, the front's members are joined in order, the seed is a black square
+    and recognized known optimizers carry their family's name. ``points`` and ``members`` are
+    mappings with ``fitness``, ``states``, ``length`` (members also ``family``, ``seed``)."""
+    import numpy as np
+
+    fig = _figure(11.0, 4.4)
+    axes = fig.subplots(1, 2, sharey=True)
+    rng = np.random.default_rng(0)
+    for ax, key in zip(axes, ("states", "length")):
+        xs = np.asarray([p[key] for p in points], float)
+        ys = np.asarray([p["fitness"] for p in points], float)
+        jitter = rng.uniform(-0.15, 0.15, size=len(xs)) if key == "states" else rng.uniform(-0.2, 0.2, size=len(xs))
+        ax.scatter(xs + jitter, ys, s=6, color="0.7", label="scored programs", zorder=1)
+        best: dict[int, Mapping] = {}
+        for m in members:  # the best member per x value: the front along this axis
+            if m[key] not in best or m["fitness"] > best[m[key]]["fitness"]:
+                best[m[key]] = m
+        order = sorted(best)
+        ax.step(order, [best[x]["fitness"] for x in order], where="post", color="tab:green", zorder=2)
+        ax.scatter([m[key] for m in members], [m["fitness"] for m in members], s=28, color="tab:green",
+                   label="front", zorder=3)
+        for m in (*points, *members):
+            if m.get("seed"):
+                ax.scatter([m[key]], [m["fitness"]], s=60, marker="s", color="black", label="seed", zorder=4)
+        for m in members:
+            if m.get("family"):
+                ax.annotate(str(m["family"]).split(" (")[0], (m[key], m["fitness"]), textcoords="offset points",
+                            xytext=(4, 4), fontsize=8)
+        ax.set_xlabel("optimizer states (moving averages that reach the update)" if key == "states"
+                      else "statements after exact simplification")
+        if key == "states":
+            ax.set_xticks([0, 1, 2])
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("proxy fitness (> 0: beats tuned AdamW)")
+    handles, labels = axes[0].get_legend_handles_labels()
+    seen = dict(zip(labels, handles))
+    axes[0].legend(seen.values(), seen.keys(), fontsize=8, loc="lower right")
+    fit_text(fig.suptitle(title), fig)
+    fig.savefig(path)
+    return Path(path)

@@ -13,6 +13,7 @@ from dsl.program import Program
 from search import config
 from search.backends import make_backend
 from search.cli.common import fail, graceful_stop
+from search.cli.front_view import print_front
 from search.cli.progress import Heartbeat, Progress, print_summary
 from search.driver import Driver, load_seed
 from search.mutate import MutationFailed
@@ -42,6 +43,7 @@ def execute(search, title: str, live: bool) -> int:
         search.backend.close()
         search.rundir.close()
     print_summary(summary)
+    print_front(summary)
     if summary["interrupted"]:
         print(f"interrupted; checkpoint saved. Continue with: optsearch resume {summary['run_dir']}",
               file=sys.stderr)

@@ -43,6 +43,9 @@ def add_arguments(parser) -> None:
                              "tasks for loss_curves.png (when the log carries no curves)")
     parser.add_argument("--no-simplify", action="store_true", help="list the top programs as recorded only")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--front", action="store_true",
+                        help="the front instead: programs no other beats on fitness without more states or "
+                             "statements (and front.png)")
 
 
 def _failures(st) -> str:
@@ -168,6 +171,10 @@ def render(rep, plots_written: dict[str, str], full_lineage: bool = False) -> No
 
 
 def run(args) -> int:
+    if args.front:
+        from search.cli.front_view import show_front
+
+        return show_front(args)
     if args.top < 1:
         return fail(f"--top must be at least 1, got {args.top}")
     try:
