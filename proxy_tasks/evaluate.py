@@ -332,64 +332,93 @@ class Evaluator:
             curve = np.concatenate([curve, np.asarray(rest)])
         return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0, scale=scale)
 
+    def _stages(self, task: Task, grid: Sequence[float], threshold: float | None) -> list[tuple[int, str]]:
+        """The checkpoints of a staged run, as (validation point, kind): ``hurdle`` at
+        ``hurdle_fraction`` (with a ``threshold``), ``race`` at ``lr_race`` (only the best grid value
+        trains on). Both: the hurdle first, then the race, when the race point is later (else one
+        checkpoint that does both, kind ``both``)."""
+        def point(frac: float) -> int:
+            return min(task.points - 1, max(1, int(round(frac * task.points))))
+
+        race = bool(self.lr_race and len(grid) > 1)
+        if threshold is None:
+            return [(point(self.lr_race), "race")] if race else []
+        hurdle = point(self.hurdle_fraction)
+        if not race:
+            return [(hurdle, "hurdle")]
+        cut = point(self.lr_race)
+        return [(hurdle, "hurdle"), (cut, "race")] if cut > hurdle else [(cut, "both")]
+
     def _run_staged(self, task: Task, runner: ProgramRunner, enc, seeds: Sequence[int], grid: Sequence[float],
                     threshold: float | None) -> list[TaskResult]:
         """Every (seed, grid value) run trains to a checkpoint, then only some train on.
 
-        The checkpoint is ``lr_race`` of the steps when racing the grid (else ``hurdle_fraction``).
-        There each grid value's mean fitness over seeds (against the baseline's curve at the same
-        point) decides: with ``lr_race`` only the best value goes on; with a ``threshold`` only
-        values at or above it, and with ``hurdle_margin`` only values within that margin of the
-        program's best value there. The runs that went on are returned whole (``_best_scales`` keeps the
-        best value's); if none goes on, the runs of the best value are returned as stopped: fitness
-        at the checkpoint, at most the threshold, reason ``hurdle``. Every run's time counts."""
+        At a hurdle checkpoint (``hurdle_fraction``, with a ``threshold``) each grid value's mean
+        fitness over seeds (against the baseline's curve at the same point) decides: values at or
+        above the threshold go on, and with ``hurdle_margin`` only those within that margin of the
+        program's best value there. At a race checkpoint (``lr_race``) only the best value goes on.
+        With both, the hurdle comes first (a second, later checkpoint races the survivors). The
+        runs that went to the end are returned whole (``_best_scales`` keeps the best value's); if
+        none passes the hurdle, the runs of the best value are returned as stopped: fitness at the
+        hurdle, at most the threshold, reason ``hurdle``. Every run's time counts."""
         t0 = time.perf_counter()
         runs = [(s, x) for s in seeds for x in grid]
-        frac = self.lr_race if (self.lr_race and len(grid) > 1) else self.hurdle_fraction
-        cut = min(task.points - 1, max(1, int(round(frac * task.points))))
+        blowup = float(task.settings["blowup"])
         arrays = enc.arrays()
         state, l0 = runner.init_runs(arrays, np.asarray([s for s, _ in runs], np.int32),
                                      np.asarray([x for _, x in runs], np.float32))
-        state, first = runner.advance_runs(state, arrays, 0, cut)
-        first = np.concatenate([np.asarray(l0)[:, None], np.asarray(first)], axis=1)
-        blowup = float(task.settings["blowup"])
-
-        def partial(k: int) -> float:
-            if judge(first[k], blowup) is not None:
-                return WORST_FITNESS
-            return fitness_of(float(first[k][-1]), float(self.baseline(task.name, runs[k][0])[cut]))
-
-        part = [partial(k) for k in range(len(runs))]
-        by_x = {x: float(np.mean([part[k] for k, (_, y) in enumerate(runs) if y == x])) for x in grid}
-        ranked = sorted(grid, key=lambda x: (-by_x[x], abs(math.log(x))))
-        go = ranked[:1] if (self.lr_race and len(grid) > 1) else list(grid)
-        if threshold is not None:
-            go = [x for x in go if by_x[x] >= threshold]
-        if self.hurdle_margin is not None and go:  # values trailing this program's best there stop too
-            go = [x for x in go if by_x[x] >= by_x[ranked[0]] - self.hurdle_margin]
-        if not go:  # stopped at the hurdle: the best value's runs, as far as they went
-            best = ranked[0]
-            each = (time.perf_counter() - t0) / len(seeds)
-            out = []
-            for k, (seed, x) in enumerate(runs):
-                if x != best:
-                    continue
-                r = self._finish(task, seed, first[k], cut * task.chunk, each, scale=x)
-                if r.diverged:
-                    out.append(replace(r, partial=part[k]))
-                    continue
-                why = (f"hurdle: fitness {by_x[best]:.3g} < {threshold:.3g} after {cut * task.chunk} of "
-                       f"{task.steps} steps")
-                out.append(replace(r, fitness=min(part[k], float(threshold)), reason=why, partial=part[k]))
-            return out
-        keep = [k for k, (_, x) in enumerate(runs) if x in go]
-        sub = jax.tree_util.tree_map(lambda a: a[np.asarray(keep)], state)
-        _, rest = runner.advance_runs(sub, arrays, cut, task.points - cut)
-        curves = np.concatenate([first[keep], np.asarray(rest)], axis=1)
-        each = (time.perf_counter() - t0) / len(keep)
+        alive = list(range(len(runs)))           # runs still training, in the order of ``state``
+        curves = np.asarray(l0)[:, None]          # their curves so far
+        part: dict[int, float] = {}               # fitness at the first checkpoint, per run
+        at = 0
+        for stage, (cut, kind) in enumerate(self._stages(task, grid, threshold)):
+            state, seg = runner.advance_runs(state, arrays, at, cut - at)
+            curves = np.concatenate([curves, np.asarray(seg)], axis=1)
+            at = cut
+            here = {}
+            for i, k in enumerate(alive):
+                here[k] = (WORST_FITNESS if judge(curves[i], blowup) is not None else
+                           fitness_of(float(curves[i][-1]), float(self.baseline(task.name, runs[k][0])[cut])))
+                if stage == 0:
+                    part[k] = here[k]
+            values = list(dict.fromkeys(runs[k][1] for k in alive))
+            by_x = {x: float(np.mean([here[k] for k in alive if runs[k][1] == x])) for x in values}
+            ranked = sorted(values, key=lambda x: (-by_x[x], abs(math.log(x))))
+            go = ranked[:1] if kind in ("race", "both") else list(values)
+            if kind in ("hurdle", "both"):
+                go = [x for x in go if by_x[x] >= threshold]
+                if self.hurdle_margin is not None and go:  # values trailing this program's best there stop too
+                    go = [x for x in go if by_x[x] >= by_x[ranked[0]] - self.hurdle_margin]
+            if not go:  # stopped at the hurdle: the best value's runs, as far as they went
+                return self._stopped(task, runs, alive, curves, part, ranked[0], by_x[ranked[0]], cut,
+                                     float(threshold), (time.perf_counter() - t0) / len(seeds))
+            rows = [i for i, k in enumerate(alive) if runs[k][1] in go]
+            if len(rows) < len(alive):
+                picked = np.asarray(rows)
+                state = jax.tree_util.tree_map(lambda a, picked=picked: a[picked], state)
+                curves, alive = curves[rows], [alive[i] for i in rows]
+        _, rest = runner.advance_runs(state, arrays, at, task.points - at)
+        curves = np.concatenate([curves, np.asarray(rest)], axis=1)
+        each = (time.perf_counter() - t0) / len(alive)
         # every value that went on; ``_best_scales`` keeps the best of them at the end
         return [replace(self._finish(task, runs[k][0], curves[i], task.steps, each, scale=runs[k][1]),
-                        partial=part[k]) for i, k in enumerate(keep)]
+                        partial=part.get(k)) for i, k in enumerate(alive)]
+
+    def _stopped(self, task: Task, runs, alive, curves, part, best: float, best_fit: float, cut: int,
+                 threshold: float, each: float) -> list[TaskResult]:
+        """The runs of the best grid value of a program stopped at the hurdle (see ``_run_staged``)."""
+        out = []
+        for i, k in enumerate(alive):
+            seed, x = runs[k]
+            if x != best:
+                continue
+            r = self._finish(task, seed, curves[i], cut * task.chunk, each, scale=x)
+            if r.diverged:
+                out.append(replace(r, partial=part[k]))
+                continue
+            why = f"hurdle: fitness {best_fit:.3g} < {threshold:.3g} after {cut * task.chunk} of {task.steps} steps"
+            out.append(replace(r, fitness=min(part[k], threshold), reason=why, partial=part[k]))
+        return out
 
     def _padded(self, n: int) -> int:
         """Batch size for ``n`` items: a power of two (at most batch_size), so few shapes compile."""

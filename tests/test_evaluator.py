@@ -253,3 +253,33 @@ def test_hurdle_margin_stops_grid_values_trailing_the_programs_best_there(tmp_pa
     assert [t.lr_scale for t in a.tasks] == [t.lr_scale for t in b.tasks] == [1.0]
     with pytest.raises(ValueError, match="hurdle_margin"):
         Evaluator(["quadratic"], hurdle_margin=-1.0, **FAST)
+
+
+def test_hurdle_then_race_two_checkpoints(tmp_path, monkeypatch):
+    """A hurdle at ``hurdle_fraction`` and a later ``lr_race``: the values that pass the hurdle
+    train to the race point, where only the best trains on; a program stopped at the hurdle stops
+    there as with the hurdle alone. Where the race's pick is the best at the end, the score is the
+    hurdle-only score."""
+    went_on: list[list[float]] = []
+    best_scales = Evaluator._best_scales
+
+    def spy(self, results):
+        went_on.append(sorted(r.lr_scale for r in results))
+        return best_scales(self, results)
+
+    monkeypatch.setattr(Evaluator, "_best_scales", spy)
+    kw = dict(seeds=(0, 1), cache_dir=tmp_path, lr_grid=(0.5, 1.0, 2.0), hurdle_fraction=0.25, steps=80, points=8)
+    adam = library.get("adam")
+    (hurdle,) = Evaluator(["quadratic"], **kw).evaluate([adam], threshold=WORST_FITNESS)
+    (both,) = Evaluator(["quadratic"], lr_race=0.5, **kw).evaluate([adam], threshold=WORST_FITNESS)
+    assert went_on[0] == [0.5, 0.5, 1.0, 1.0, 2.0, 2.0] and len(set(went_on[1])) == 1  # one value to the end
+    assert both.fitness == pytest.approx(hurdle.fitness, rel=1e-4, abs=1e-6)
+    assert both.hurdle_fitness == pytest.approx(hurdle.hurdle_fitness)  # measured at the first checkpoint
+    assert both.seconds > 0
+    ev = Evaluator(["quadratic"], lr_race=0.5, **kw)
+    assert ev._stages(ev.tasks["quadratic"], (0.5, 1.0), 0.0) == [(2, "hurdle"), (4, "race")]
+    assert ev._stages(ev.tasks["quadratic"], (0.5, 1.0), None) == [(4, "race")]
+    early = Evaluator(["quadratic"], lr_race=0.1, **kw)
+    assert early._stages(early.tasks["quadratic"], (0.5, 1.0), 0.0) == [(1, "both")]
+    slow, _ = ev.evaluate([parse(SLOW), adam], threshold=hurdle.hurdle_fitness)
+    assert all("hurdle" in t.reason and t.steps == 20 for t in slow.tasks)

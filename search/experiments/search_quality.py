@@ -319,7 +319,7 @@ def hurdle_curves(cfg, programs: Mapping[str, Program], upto: float, seed: int =
 
 
 def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mapping[str, Mapping[float, float]],
-                     top: Sequence[str], points: Sequence[tuple[int, float]], n_points: int,
+                     top: Sequence[str], points: Sequence[tuple], n_points: int,
                      ceiling: float | None = None, watch: Sequence[str] = (), margin: float | None = None) -> dict:
     """Hurdles at validation points ``points`` [(point, quantile), ...] applied to curves scored
     once (``hurdle_curves``), as the search's evaluator applies them: at each point a grid value
@@ -338,7 +338,7 @@ def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mappin
     def run(row: Mapping[float, list[float]], thresholds: list[float] | None):
         alive, cost, last, stopped_at = list(row), 0.0, 0, None
         hurdle_values = []
-        for k, (p, _q) in enumerate(points):
+        for k, (p, _q, *own) in enumerate(points):
             cost += (p - last) * len(alive)
             last = p
             at = {x: row[x][p] for x in alive}
@@ -346,8 +346,9 @@ def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mappin
             if thresholds is None:
                 continue
             alive = [x for x in alive if at[x] >= thresholds[k]]
-            if alive and margin is not None:
-                alive = [x for x in alive if at[x] >= max(at.values()) - margin]
+            m = own[0] if own else margin  # a point's own margin (0: only the best grid value goes on)
+            if alive and m is not None:
+                alive = [x for x in alive if at[x] >= max(at[y] for y in alive) - m]
             if not alive:
                 stopped_at = p
                 return cost, alive, stopped_at, hurdle_values
@@ -356,7 +357,7 @@ def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mappin
 
     # thresholds point by point, over the children that reach each point
     thresholds: list[float] = []
-    for k, (p, q) in enumerate(points):
+    for k, (p, q, *_own) in enumerate(points):
         values = []
         for row in children.values():
             alive = list(row)
@@ -386,7 +387,7 @@ def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mappin
         elif best not in alive:
             lost[name] = final[best] - max(final[x] for x in alive)
     watched = [n for n in watch if run(panel_curves[n], thresholds)[2] is not None]
-    return {"points": [[p, q] for p, q in points], "ceiling": ceiling, "margin": margin, "thresholds": thresholds,
+    return {"points": [list(x) for x in points], "ceiling": ceiling, "margin": margin, "thresholds": thresholds,
             "watched_stopped": watched, "speedup": full / spent if spent else 0.0,
             "children": len(children), "children_stopped": stops, "false_stops_top_half": false,
             "false_stop_rate_top_half": len(false) / max(1, len(top)), "lost_best_value": lost}
