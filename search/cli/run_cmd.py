@@ -33,7 +33,8 @@ def add_arguments(parser) -> None:
 def execute(search, title: str, live: bool) -> int:
     """Run ``search`` with Ctrl-C checkpointing; print the summary. Shared by run and resume."""
     try:
-        with graceful_stop("the search") as stop, Progress(title, live) as progress:
+        with (graceful_stop("the search", resume=f"optsearch resume {search.rundir.path}") as stop,
+              Progress(title, live) as progress):
             summary = search.run(stop=stop, on_progress=progress)
     except MutationFailed as exc:  # a parent with no valid child (e.g. only growing mutations at max_length)
         return fail(f"the search stopped: {exc}\n(the mutation section gives this parent no valid child: give "
