@@ -75,7 +75,8 @@ HEADS: list[str] = []  # temp dirs of the heads this module started
 @contextmanager
 def own_head() -> Iterator[str]:
     """A Ray head on free ports with its own temp dir; stopped by signalling exactly the processes
-    that name that temp dir (never ``ray stop``, which stops every Ray process on the machine)."""
+    that name that temp dir (never the Ray command line's stop, which ends every Ray process on
+    the machine)."""
     if not Path("/proc/self/cmdline").exists():
         pytest.skip("needs /proc to find the head's own processes")
     # (no --ray-client-server-port: it needs ray[client], and without it no client server starts)
@@ -123,8 +124,9 @@ def head_node():
 
 @pytest.fixture(scope="module")
 def bystander(tmp_path_factory):
-    """Processes named as a user's own Ray cluster's are (``raylet``, ``gcs_server``: what
-    ``ray stop`` matches), started before this module's heads; they must outlive them."""
+    """Processes named as a user's own Ray cluster's are (``raylet``, ``gcs_server``: what the
+    Ray command line's stop matches by name), started before this module's heads; they must
+    outlive them."""
     folder = tmp_path_factory.mktemp("bystander")
     procs = []
     for name in ("raylet", "gcs_server"):

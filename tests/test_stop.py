@@ -115,3 +115,17 @@ def test_sigterm_during_the_replays_final_comparison_stops_within_10_s(tmp_path)
     assert proc.returncode == 130 and took < LIMIT_S, err[-2000:]
     assert "Continue with: optsearch replay lion --quick" in err
     assert (out / "summary.json").read_text() == before  # nothing half-written
+
+
+def test_nothing_in_the_project_stops_processes_by_name():
+    """``ray stop`` (``--force`` or not), ``pkill`` and ``killall`` end processes this project did
+    not start (a user's own Ray cluster, a test suite running beside it)."""
+    import re
+
+    pattern = re.compile(r"ray stop|[\"']stop[\"'],\s*[\"']--force|\bpkill\b|\bkillall\b")
+    this = Path(__file__).resolve()
+    found = [f"{p.relative_to(ROOT)}:{n}" for ext in ("py", "sh", "toml", "yaml", "cfg")
+             for p in ROOT.rglob(f"*.{ext}") if p.resolve() != this and ".git" not in p.parts
+             and "results" not in p.parts
+             for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if pattern.search(line)]
+    assert not found, found
