@@ -32,9 +32,15 @@ def stuck(seconds: float = 60.0) -> None:
 
 
 class StuckEvaluator(ToyEvaluator):
-    def __init__(self, *args, stuck_at: str = "x10", stuck_after: int = 0, stuck_s: float = 60.0, **kwargs):
+    """``pid_dir``: each process building one writes its pid there (``benchmarks/faults.py`` kills
+    exactly those Ray workers, never another process)."""
+
+    def __init__(self, *args, stuck_at: str = "x10", stuck_after: int = 0, stuck_s: float = 60.0,
+                 pid_dir: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.stuck_at, self.stuck_after, self.stuck_s, self.calls = stuck_at, stuck_after, stuck_s, 0
+        if pid_dir:
+            Path(pid_dir, str(os.getpid())).touch()
 
     def evaluate(self, programs, seeds=None, lr_scales=None, threshold=None):
         marker = os.environ.get("OPTSEARCH_STUCK")
