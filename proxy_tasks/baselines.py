@@ -32,6 +32,18 @@ def _path(cache_dir: Path, task: Task, seed: int, which: str, lr_scale: float = 
     return cache_dir / f"{which}-{task.name}-{task.scale}-seed{seed}{lr}-{digest}.json"
 
 
+def _read(path: Path, task: Task) -> np.ndarray | None:
+    """A cached curve, or None to recompute it: missing, torn by a killed writer, or damaged in any
+    way (not JSON, not an object, a curve of the wrong shape): a cache only saves time."""
+    try:
+        values = np.asarray(json.loads(path.read_bytes())["curve"], np.float64)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
+    return values if values.shape == (task.points + 1,) else None
+
+
 def curve(task: Task, seed: int, cache_dir: str | os.PathLike | None = None, which: str = "adamw",
           lr_scale: float = 1.0) -> np.ndarray:
     """The validation curve of the ``which`` baseline ("adamw" or "lion"), from cache or computed.
@@ -40,11 +52,9 @@ def curve(task: Task, seed: int, cache_dir: str | os.PathLike | None = None, whi
     """
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     path = _path(cache, task, seed, which, lr_scale)
-    if path.exists():
-        try:
-            return np.asarray(json.loads(path.read_text())["curve"], np.float64)
-        except (ValueError, KeyError):
-            pass  # a torn write from a killed process: recompute
+    cached = _read(path, task)
+    if cached is not None:
+        return cached
     key = f"{which}:{task.key}"
     if key not in _RUNS:  # one compiled loop per baseline and task: seeds and grid values are arguments
         _RUNS[key] = training.make_baseline_run(task, which)

@@ -21,6 +21,7 @@ import re
 import reprlib
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,7 +32,7 @@ import yaml
 
 from dsl import ops
 from dsl.program import Program
-from proxy_tasks import registry
+from proxy_tasks import registry, sizes
 from proxy_tasks.registry import SCALES
 from proxy_tasks.schedules import SCHEDULES
 from search.backends import BACKENDS
@@ -561,6 +562,8 @@ def check_evaluator(cfg: Config) -> None:
     at every scale the run uses, so a bad setting is named by its key path before any evaluator is
     built (imports the task modules, hence JAX). A factory's evaluator checks its own arguments."""
     ev = cfg.evaluator
+    limit = sizes.available_bytes()
+    _sized(sizes.check_population, cfg.search.population, cfg.mutation.max_length, limit)
     if ev.factory is not None:
         return
     tasks = list(ev.tasks or registry.DEFAULT_TASKS)
@@ -580,7 +583,7 @@ def check_evaluator(cfg: Config) -> None:
                 where = f"evaluator.overrides.{name}.{_key(k)}" if k in mine else f"evaluator.overrides.{_key(k)}"
                 _check_value(where, v, *_setting_rule(k, known[k]))
             try:
-                registry.settings(name, scale, **{**own, **mine})
+                resolved = registry.settings(name, scale, **{**own, **mine})
             except (KeyError, ValueError) as exc:
                 text = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc)
                 given = {**own, **mine}
@@ -588,10 +591,38 @@ def check_evaluator(cfg: Config) -> None:
                 where = "evaluator.overrides" + (f".{name}" if culprit in mine or (culprit is None and mine) else "")
                 where += f".{culprit}" if culprit else ""
                 raise ConfigError(where, f"at scale {scale}: {_clip(text)}") from None
+            given = {k: f"evaluator.overrides.{name}.{_key(k)}" if k in mine else f"evaluator.overrides.{_key(k)}"
+                     for k in {**own, **mine}}
+            _check_sizes(cfg, name, scale, resolved, given, limit)
     unused = sorted(set(shared) - used)
     if unused:
         raise ConfigError(f"evaluator.overrides.{_key(unused[0])}",
                           f"not a setting of any selected task ({', '.join(tasks)})")
+
+
+def _check_sizes(cfg: Config, name: str, scale: str, resolved: dict, given: dict[str, str], limit: int) -> None:
+    """Size settings within their hard caps, and the task with its batched runs within memory
+    (``proxy_tasks.sizes``), before anything is built."""
+    from proxy_tasks.interpreter import BUCKETS, bucket_for, n_slots  # JAX, like the task modules
+
+    defaults = [registry.settings(name, s) for s in SCALES]
+    for k, where in given.items():
+        cap = sizes.hard_cap(defaults, k)
+        if cap is not None and resolved[k] > cap:
+            raise ConfigError(where, f"must be <= {cap:,} ({sizes.HARD_CAP_FACTOR} x the largest default of "
+                                     f"task {name}), got {_show(resolved[k])}")
+    ev = cfg.evaluator
+    runs = sizes.Runs(cfg.programs_per_call, len(ev.seeds), len(ev.lr_grid), ev.batch_size,
+                      n_slots(bucket_for(min(cfg.mutation.max_length, BUCKETS[-1]))))
+    keys = {"programs": "programs_per_call", "seeds": "evaluator.seeds", "lr_grid": "evaluator.lr_grid"}
+    _sized(sizes.check_task, name, scale, resolved, registry.settings(name, scale), given, runs, keys, limit)
+
+
+def _sized(check: Callable[..., int], *args: Any) -> None:
+    try:
+        check(*args)
+    except sizes.SizeError as exc:
+        raise ConfigError(exc.key, str(exc)) from None
 
 
 # --- overrides, files --------------------------------------------------------------------------

@@ -52,6 +52,12 @@ class RunDirError(RuntimeError):
     """The run directory cannot be used (exists already, missing files, unreadable log)."""
 
 
+class WriteFailed(RunDirError):
+    """A write to the run directory failed (a full disk, a file size limit): the run stops. The
+    log was cut back to its last whole row and the last checkpoint is untouched, so ``resume``
+    continues once the cause is gone."""
+
+
 class CheckpointError(RunDirError):
     """The checkpoint is missing, truncated or corrupt."""
 
@@ -422,15 +428,28 @@ class JsonlLog:
         self._fh = None
 
     def append(self, rows: list) -> None:
-        """Append rows (``EvaluationRow``/``FunnelRow``/``RoundRow``, or plain dicts)."""
+        """Append rows (``EvaluationRow``/``FunnelRow``/``RoundRow``, or plain dicts). Unbuffered:
+        a failed write (``WriteFailed``) leaves no bytes behind to be flushed later, and the rows
+        it wrote in part are cut off again."""
         if not rows:
             return
         if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")
-        self._fh.write("".join(json.dumps(r if isinstance(r, dict) else r.to_json(), allow_nan=False) + "\n"
-                               for r in rows))
-        self._fh.flush()
-        os.fsync(self._fh.fileno())
+            self._fh = open(self.path, "ab", buffering=0)
+        data = "".join(json.dumps(r if isinstance(r, dict) else r.to_json(), allow_nan=False) + "\n"
+                       for r in rows).encode()
+        fd = self._fh.fileno()
+        size = os.fstat(fd).st_size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                pass  # the next reader drops a torn last line anyway
+            raise WriteFailed(f"{self.path}: cannot append ({exc.strerror or exc})") from None
 
     def close(self) -> None:
         if self._fh is not None:
@@ -622,9 +641,16 @@ def _holds_run(path: Path) -> bool:
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never a torn one."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        try:
+            tmp.unlink()  # the old file stays whole; the partial new one must not hold the space
+        except OSError:
+            pass
+        raise WriteFailed(f"{path}: cannot write ({exc.strerror or exc}); the previous version is intact") from None
     os.replace(tmp, path)
     _fsync_dir(path.parent)

@@ -4,8 +4,10 @@ A search holds the lock from ``RunDir.create``/``RunDir.open`` until ``RunDir.cl
 ``optsearch run --out DIR`` or ``optsearch resume DIR`` on a live run fails at once instead of
 interleaving its rows with the first one's. The OS drops the lock when the holder dies, so a
 ``kill -9`` never leaves a stale lock behind: resume just works. The holder writes its pid into
-the file (cleared on release) so the refusal, and ``optsearch show``, can name it; readers never
-take the lock.
+the file (cleared on release) so the refusal, and ``optsearch show``, can name it. Whether a run
+is live comes from the lock itself (``holder`` tries a shared lock for an instant), never from the
+pid: a pid is reused by unrelated processes, a held lock is not. A writer that meets that instant
+retries for a moment (``_TRIES``) instead of refusing.
 
 Within one process the lock is shared: RunDirs of the same folder count references (tests
 abandon a search mid-run, as a kill would, and resume it in the same process). A lock is never
@@ -16,10 +18,12 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 LOCK_NAME = ".lock"
+_TRIES, _PAUSE_S = 25, 0.004  # a reader's shared lock lasts microseconds; 0.1 s covers it
 
 
 class LockedError(RuntimeError):
@@ -56,7 +60,7 @@ def acquire(path: Path) -> str:
         return key
     fd = os.open(Path(path) / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _lock(fd, fcntl.LOCK_EX)
     except BlockingIOError:
         pid = _pid(os.pread(fd, 64, 0))
         os.close(fd)
@@ -88,21 +92,40 @@ def release(key: str) -> None:
 
 
 def holder(path: Path) -> int | None:
-    """The pid of the live process holding ``path``'s lock, else None. Reads the pid file only
-    (a reader must not take the lock, even for an instant, or it could turn a writer away)."""
+    """The pid of the process holding ``path``'s lock (0 if held but its pid is not readable),
+    else None. Live means the lock is held: a shared non-blocking ``flock`` that succeeds proves
+    nobody writes, whatever pid the file names (it is released at once)."""
     try:
-        pid = _pid((Path(path) / LOCK_NAME).read_bytes()[:64])
+        fd = os.open(Path(path) / LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
-    if pid is None:
-        return None
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None  # killed without releasing: the OS dropped the lock with it
-    except PermissionError:
-        pass
-    return pid
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            for _ in range(_TRIES):  # the writer stamps its pid just after taking the lock
+                pid = _pid(os.pread(fd, 64, 0))
+                if pid is not None:
+                    return pid
+                time.sleep(_PAUSE_S)
+            return 0
+        except OSError:  # a filesystem without flock: fall back to nothing known
+            return None
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _lock(fd: int, how: int) -> None:
+    """Non-blocking ``flock``, retried briefly: a reader's instant of shared lock is not a writer."""
+    for _ in range(_TRIES - 1):
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            time.sleep(_PAUSE_S)
+    fcntl.flock(fd, how | fcntl.LOCK_NB)
 
 
 def _pid(data: bytes) -> int | None:

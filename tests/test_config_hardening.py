@@ -298,3 +298,45 @@ def test_cli_reports_a_mutation_dead_end_during_the_search(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "optsearch: error: the search stopped: no valid child after 5 draws (mutation.max_length 10)" in err
     assert "Traceback" not in err and len(err) < 2000
+
+
+# --- sizes: refused before anything is built (issue #29) -----------------------------------------
+
+def _refused(data: dict, limit: int | None, monkeypatch) -> ConfigError:
+    from proxy_tasks import sizes
+    if limit is not None:
+        monkeypatch.setattr(sizes, "available_bytes", lambda: limit)
+    with pytest.raises(ConfigError) as info:
+        config.check_evaluator(config.from_dict(data))
+    assert len(str(info.value)) <= MESSAGE_MAX
+    return info.value
+
+
+def test_a_task_size_past_its_hard_cap_is_refused_naming_the_key(monkeypatch):
+    err = _refused({"evaluator": {"tasks": {"mlp": 1.0}, "overrides": {"mlp": {"hidden": 10**8}}}}, None, monkeypatch)
+    assert err.path == "evaluator.overrides.mlp.hidden" and "512,000" in str(err) and "100000000" in str(err)
+
+
+def test_a_task_too_large_for_memory_is_refused_with_its_estimate_and_the_limit(monkeypatch):
+    data = {"evaluator": {"tasks": {"mlp": 1.0}, "overrides": {"mlp": {"hidden": 100_000}}}}
+    err = _refused(data, 10**9, monkeypatch)
+    assert err.path == "evaluator.overrides.mlp.hidden"
+    assert "task mlp at scale proxy needs about" in str(err) and "1.0 GB of memory available" in str(err)
+    shared = _refused({"evaluator": {"tasks": {"mlp": 1.0}, "overrides": {"hidden": 100_000}}}, 10**9, monkeypatch)
+    assert shared.path == "evaluator.overrides.hidden"
+
+
+def test_the_runs_product_is_refused_naming_its_largest_factor(monkeypatch):
+    data = {"evaluator": {"tasks": {"char_lm": 1.0}, "lr_grid": [0.5 + i / 10 for i in range(16)],
+                          "batch_size": 4096}, "funnel": {"scales": []}}
+    assert _refused(data, 2 * 10**8, monkeypatch).path == "evaluator.lr_grid"
+
+
+def test_a_population_too_large_for_memory_is_refused(monkeypatch):
+    err = _refused({"search": {"population": 100_000}}, 10**9, monkeypatch)
+    assert err.path == "search.population" and "memory available" in str(err)
+
+
+def test_the_default_and_demo_sizes_fit():
+    config.check_evaluator(config.load(None, []))
+    config.check_evaluator(config.from_dict({"funnel": {"scales": ["x10", "x100"]}}))

@@ -187,3 +187,45 @@ def test_a_bad_row_is_a_short_error_naming_file_and_line(finished_run, tmp_path,
     assert message in err, err
     assert err.startswith("optsearch: error:") and len(err.splitlines()) == 1 and len(err) < 500
     assert snapshot(run) == before
+
+
+# --- a full disk (issue #29): a clear error, whole logs, the last checkpoint intact, resume ----------
+
+def _finished_after_resume(out: Path, evals: int) -> None:
+    assert main(["resume", str(out), "--no-progress"]) == 0
+    rows = [json.loads(x) for x in (out / "evaluations.jsonl").read_text().splitlines()]
+    assert sum(not r["cached"] for r in rows) == evals
+    assert len({r["id"] for r in rows}) == len(rows)
+
+
+def _limit_file_size(limit: int):
+    import resource
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # past the limit a write fails with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+def test_a_full_disk_during_a_log_append_stops_cleanly_and_resume_finishes(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "search.cli", "run", str(toy_yaml(tmp_path, 150)), "--out", str(out),
+                           "--no-progress"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          preexec_fn=_limit_file_size(60_000))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "File too large" in proc.stderr and f"optsearch resume {out}" in proc.stderr
+    for line in (out / "evaluations.jsonl").read_text().splitlines():
+        json.loads(line)  # cut back to whole rows
+    json.loads((out / "checkpoint.json").read_text())
+    _finished_after_resume(out, 150)
+
+
+def test_a_full_disk_during_a_checkpoint_stops_cleanly_and_resume_finishes(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.json.tmp").symlink_to("/dev/full")  # every write: ENOSPC
+    assert main(["run", str(toy_yaml(tmp_path, 40)), "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "checkpoint.json" in err and "Traceback" not in err
+    assert not (out / "checkpoint.json.tmp").exists()  # the partial file gave its space back
+    _finished_after_resume(out, 40)

@@ -50,6 +50,18 @@ def test_baseline_cache_is_read_back(cache, monkeypatch):
     assert baselines._path(cache, other, 3, "adamw") != files[0]
 
 
+@pytest.mark.parametrize("damage", [b"", b'{"curve": [1.0, 2', b"\xff\xfe garbage", b"[1, 2, 3]",
+                                    b'{"curve": [1.0, 2.0]}', b'{"curve": "abc"}', b'{"curve": [[1.0]]}'])
+def test_a_damaged_baseline_cache_entry_is_recomputed(cache, damage):
+    """Truncated, not JSON, not an object, a curve of the wrong shape: recomputed, never a crash."""
+    task = registry.get_task("quadratic", steps=20, points=2)
+    first = baselines.curve(task, 3, cache)
+    path = baselines._path(cache, task, 3, "adamw")
+    path.write_bytes(damage)
+    assert np.array_equal(baselines.curve(task, 3, cache), first)
+    assert np.array_equal(baselines.curve(task, 3, cache), first)  # and the entry was rewritten
+
+
 def test_same_seed_same_loss_bit_for_bit():
     """Same seed and task: identical bits, also from a freshly built and compiled runner."""
     from dsl import library, prune

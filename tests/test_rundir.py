@@ -223,3 +223,19 @@ def test_the_lock_is_shared_within_a_process_and_released_by_the_last_close(tmp_
     del b  # an abandoned RunDir releases its share when collected
     assert runlock.holder(tmp_path / "r") is None
     assert not RunDir.open(tmp_path / "r", lock=False).locked
+
+
+def test_a_live_pid_in_an_unheld_lock_file_is_not_a_live_run(tmp_path):
+    """A reused pid (a live, unrelated process) in ``.lock`` left by a killed search: not live."""
+    run = tmp_path / "r"
+    RunDir.create(run, "name: x\n").close()
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        (run / ".lock").write_text(f"{other.pid}\n")
+        assert runlock.holder(run) is None
+        rd = RunDir.open(run)  # and a reader's check never turned a writer away
+        assert rd.locked
+        rd.close()
+    finally:
+        other.kill()
+        other.wait(timeout=30)

@@ -511,7 +511,8 @@ def report(run: Run, k: int = 10, simplify: bool = True) -> Report:
     if run.torn:
         notes.append("the log's last line was cut by an interruption and is ignored")
     if run.live is not None:
-        notes.append(f"the search is still running (pid {run.live}); this is a snapshot of its logs")
+        who = f" (pid {run.live})" if run.live else ""
+        notes.append(f"the search is still running{who}; this is a snapshot of its logs")
     elif run.summary is None:
         notes.append("no summary.json: the run has not finished (or is still running)")
     steps = lineage(run, ans.id) if ans is not None else []

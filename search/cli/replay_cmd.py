@@ -69,7 +69,7 @@ def run(args) -> int:
         opts = Options(out=out, seeds=seeds, quick=args.quick, command=_command(args),
                        previous=Path(args.previous) if args.previous else None)
         try:
-            with Heartbeat() as log:
+            with graceful_stop("the final comparison", resume=opts.command), Heartbeat() as log:
                 compare_only(opts, log=log)
         except ValueError as exc:
             return fail(str(exc))
@@ -117,7 +117,7 @@ def _run(args, opts: Options, out: Path) -> int:
                 p.unlink()
     live = sys.stdout.isatty()
     try:
-        with graceful_stop("the replay's search") as stop, Heartbeat() as log:
+        with graceful_stop("the replay", resume=opts.command) as stop, Heartbeat() as log:
             summary = replay(opts, log=log, progress=lambda title: Progress(title, live), stop=stop)
     except ReplayMismatch as exc:
         return fail(f"{exc}; run it with the same settings to continue it, or --force to start over")

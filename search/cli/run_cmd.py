@@ -17,7 +17,7 @@ from search.cli.front_view import print_front
 from search.cli.progress import Heartbeat, Progress, print_summary
 from search.driver import Driver, load_seed
 from search.mutate import MutationFailed
-from search.rundir import RunDir, RunDirError, default_out
+from search.rundir import RunDir, RunDirError, WriteFailed, default_out
 
 NAME = "run"
 HELP = "run an evolutionary search from a YAML config"
@@ -34,8 +34,11 @@ def add_arguments(parser) -> None:
 def execute(search, title: str, live: bool) -> int:
     """Run ``search`` with Ctrl-C checkpointing; print the summary. Shared by run and resume."""
     try:
-        with graceful_stop("the search") as stop, Progress(title, live) as progress:
+        with (graceful_stop("the search", resume=f"optsearch resume {search.rundir.path}") as stop,
+              Progress(title, live) as progress):
             summary = search.run(stop=stop, on_progress=progress)
+    except WriteFailed as exc:  # a full disk: the logs are whole, the last checkpoint intact
+        return fail(f"the search stopped: {exc}. Free some space, then: optsearch resume {search.rundir.path}")
     except MutationFailed as exc:  # a parent with no valid child (e.g. only growing mutations at max_length)
         return fail(f"the search stopped: {exc}\n(the mutation section gives this parent no valid child: give "
                     f"delete or modify a weight, or raise mutation.max_length or mutation.max_redraws)")
