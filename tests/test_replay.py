@@ -368,3 +368,18 @@ def test_verdict_says_beats_only_beyond_the_seed_to_seed_spread():
     assert verdict({"mean_log_ratio": 0.01, "sd": float("nan")}) == "ties"  # one seed: no spread to judge by
     assert verdict({"mean_log_ratio": -math.inf, "sd": float("nan")}) == "loses"
     assert _f(-0.0000432) == "-4.3e-05" and _f(0.04299045882372287) == "0.0430" and _f(0.0) == "0.0000"
+
+
+def test_quick_replay_agrees_with_readme_and_leaves_no_lock(quick):
+    """#31: the paper's last step names the weight decay README quotes, the report cites the
+    shipped program (users have no ../shared), says "not applicable" where an answer is not Lion's
+    form, and a finished replay folder keeps no empty lock file."""
+    out, s = quick
+    assert "weight_decay=0.4602" in s["paper"]["recognized"]
+    assert "weight_decay=0.4602" in (ROOT / "README.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "shared/reference" not in report and "dsl/library/discovered.train" in report
+    for d in s["seeds"]:
+        if not d["goal"]["lion_form"]:
+            assert "not applicable (not Lion's form)" in report
+    assert not (out / ".lock").exists()
