@@ -3,7 +3,9 @@
 The main commands' output (a search on configs/quick.yaml with a tiny budget, its summary, and
 ``eval``) is scanned for longer decimals. A program's own constants (its statements, and the
 constants of the family it is recognized as, ``beta2=0.996991``) print as the program has them
-and are not measurements: lines of program text and ``name=value`` constants are skipped.
+and are not measurements: lines of program text (a derivation's diff lines too), constants
+inside an expression (``interp(t2, v, 0.996991)``, ``lr * 0.0002``) and ``name=value`` constants
+are skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from search.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DECIMAL = re.compile(r"(?<![\w.=])-?\d+\.\d+(?:e[-+]?\d+)?(?![\w.])")
-PROGRAM_LINE = re.compile(r"^\s*(def train\(|return update|[A-Za-z_]\w* = \S)")
+PROGRAM_LINE = re.compile(r"^[-+]?\s*(def train\(|return update|[A-Za-z_]\w* = \S)")
+IN_EXPRESSION = ("(", ", ", "* ", "/ ", "+ ")  # what precedes a program's constant in its text
 
 
 def significant(token: str) -> int:
@@ -29,7 +32,10 @@ def long_numbers(text: str) -> list[str]:
         body = line.strip("│┃ ")
         if PROGRAM_LINE.match(body):
             continue
-        found += [f"{tok!r} in {line.strip()!r}" for tok in DECIMAL.findall(line) if significant(tok) > 4]
+        for m in DECIMAL.finditer(line):
+            before = line[: m.start()]
+            if significant(m.group()) > 4 and not before.endswith(IN_EXPRESSION):
+                found.append(f"{m.group()!r} in {line.strip()!r}")
     return found
 
 
@@ -38,6 +44,7 @@ def test_the_scanner_sees_long_floats():
     assert long_numbers("AdamW 1.1730±0.0029")
     assert not long_numbers("fitness -0.0038 (proxy -1.1e-05), 1500 evaluations, id 4456, 8.297/s")
     assert not long_numbers("    v = interp(t1, v, 0.996991)\nrecognized: lion (beta2=0.996991)")
+    assert not long_numbers("    -    v = interp(t1, v, 0.996991)\n  x = interp(t2, v, 0.996991)  [sympy]")
 
 
 def test_run_and_eval_print_no_long_numbers(tmp_path, capsys):

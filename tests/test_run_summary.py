@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dsl import library, parse
+from dsl import library
 from search.analysis.verdict import explain, seed_at
 from search.cli.progress import print_summary
 from simplify.nearest import nearest
