@@ -226,7 +226,8 @@ def print_summary(summary: dict) -> None:
         t.add_row(f"funnel round {p['round']}", head + (f" -> {scales}" if scales else ""))
     ans = summary["answer"]
     if ans:
-        seed = seed_at(summary["run_dir"], ans["scale"], log=lambda text: print(text, file=sys.stderr, flush=True))
+        with Heartbeat(stream=sys.stderr, stage=f"the seed at {ans['scale']}") as log:
+            seed = seed_at(summary["run_dir"], ans["scale"], log=log)  # may compile: the heartbeat speaks
         t.add_row(f"answer at {ans['scale']}", f"id {ans['id']}: fitness {signed(ans['fitness'])} "
                                                 f"(proxy {signed(ans['proxy_fitness'])})")
         if seed is not None:
