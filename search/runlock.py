@@ -4,10 +4,12 @@ A search holds the lock from ``RunDir.create``/``RunDir.open`` until ``RunDir.cl
 ``optsearch run --out DIR`` or ``optsearch resume DIR`` on a live run fails at once instead of
 interleaving its rows with the first one's. The OS drops the lock when the holder dies, so a
 ``kill -9`` never leaves a stale lock behind: resume just works. The holder writes its pid into
-the file (cleared on release) so the refusal, and ``optsearch show``, can name it. Whether a run
-is live comes from the lock itself (``holder`` tries a shared lock for an instant), never from the
-pid: a pid is reused by unrelated processes, a held lock is not. A writer that meets that instant
-retries for a moment (``_TRIES``) instead of refusing.
+the file so the refusal, and ``optsearch show``, can name it. Whether a run is live comes from the
+lock itself (``holder`` tries a shared lock for an instant), never from the pid: a pid is reused
+by unrelated processes, a held lock is not. A writer that meets that instant retries for a moment
+(``_TRIES``) instead of refusing. The last release deletes the file (still locked, so no one can
+hold it meanwhile): a finished run or replay folder keeps no empty ``.lock``, and one a kill left
+behind is only a stale pid.
 
 Within one process the lock is shared: RunDirs of the same folder count references (tests
 abandon a search mid-run, as a kill would, and resume it in the same process). A lock is never
@@ -58,16 +60,10 @@ def acquire(path: Path) -> str:
     if held is not None and held.pid == os.getpid():
         held.count += 1
         return key
-    fd = os.open(Path(path) / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        _lock(fd, fcntl.LOCK_EX)
-    except BlockingIOError:
-        pid = _pid(os.pread(fd, 64, 0))
-        os.close(fd)
-        raise LockedError(Path(path), pid) from None
-    except BaseException:
-        os.close(fd)
-        raise
+    while True:
+        fd = _locked(Path(path) / LOCK_NAME)
+        if fd is not None:
+            break
     stamp = f"{os.getpid()}\n".encode()
     os.pwrite(fd, stamp, 0)
     os.ftruncate(fd, len(stamp))
@@ -75,8 +71,31 @@ def acquire(path: Path) -> str:
     return key
 
 
+def _locked(lock: Path) -> int | None:
+    """A descriptor of ``lock``, locked; None when the file was deleted by its last holder
+    between our open and our lock (the caller opens it again). ``LockedError`` if held."""
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        _lock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(lock))
+        except FileNotFoundError:
+            same = False
+        if not same:  # we locked a file its holder deleted on release: not the lock any more
+            os.close(fd)
+            return None
+        return fd
+    except BlockingIOError:
+        pid = _pid(os.pread(fd, 64, 0))
+        os.close(fd)
+        raise LockedError(lock.parent, pid) from None
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def release(key: str) -> None:
-    """Drop one reference; the last one clears the pid and unlocks."""
+    """Drop one reference; the last one deletes the lock file and unlocks."""
     held = _HELD.get(key)
     if held is None or held.pid != os.getpid():
         return
@@ -85,7 +104,12 @@ def release(key: str) -> None:
         return
     del _HELD[key]
     try:
-        os.ftruncate(held.fd, 0)
+        try:
+            os.unlink(Path(key) / LOCK_NAME)
+        except FileNotFoundError:
+            pass
+        except OSError:  # a folder we may lock but not delete in: leave it empty, as before
+            os.ftruncate(held.fd, 0)
         fcntl.flock(held.fd, fcntl.LOCK_UN)
     finally:
         os.close(held.fd)

@@ -76,14 +76,19 @@ def canonical_step(program: Program, recognition: Recognition) -> Step | None:
         return None
     detail = f"recognized as {recognition.describe()}: the family's canonical program with these constants"
     before, after = analyze(program).state_live, analyze(target).state_live
-    if before != after:
-        moved = ", ".join(f"{a} -> {b}" for a, b in _slots(before, after))
-        detail += f" (state {moved}, as the family writes it)"
+    change = state_change(before, after)
+    if change:
+        detail += f" ({change}, as the family writes it)"
     return Step("canonical form", program, target, detail)
 
 
-def _slots(before: tuple[bool, bool], after: tuple[bool, bool]) -> list[tuple[str, str]]:
+def state_change(before: tuple[bool, bool], after: tuple[bool, bool]) -> str:
+    """How the live state slots (m, v) differ: ``state v -> m``, ``state v no longer used``,
+    ``state v now used``; empty when they do not."""
     names = ("m", "v")
     src = [n for n, live in zip(names, before) if live]
     dst = [n for n, live in zip(names, after) if live]
-    return [(a, b) for a, b in zip(src, dst) if a != b]
+    parts = [f"state {a} -> {b}" for a, b in zip(src, dst) if a != b]
+    parts += [f"state {a} no longer used" for a in src[len(dst):]]
+    parts += [f"state {b} now used" for b in dst[len(src):]]
+    return "; ".join(parts)

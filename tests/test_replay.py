@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import signal
@@ -21,6 +23,7 @@ from search.experiments.compare import Tuned, _pick, bake_lr, beats, best_lr_sca
 from search.experiments.replay import goal_timeline
 from simplify.family import sign_momentum
 from simplify.recognize import recognize
+from tests.test_printed_digits import long_numbers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The quick replay, with a search budget in evaluations only (its 60 s would end the search
 # before it can be stopped on a machine busy compiling): every run of the fixtures uses it.
 QUICK = ("--quick", "--set", "search.max_seconds=600")
+QUICK_PRINTED: list[str] = []  # what the continued quick replay printed (stdout and stderr)
 
 
 def _replay_until(out: Path, rows: int, sig: int) -> tuple[list[str], int, str]:
@@ -67,7 +71,11 @@ def killed(tmp_path_factory):
 def quick(killed):
     """The stopped and killed replay, continued by running the same command again: every other test reads it."""
     out, _ = killed
-    rc = cli.main(["replay", "lion", *QUICK, "--out", str(out)])
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+        rc = cli.main(["replay", "lion", *QUICK, "--out", str(out)])
+    QUICK_PRINTED.append(printed.getvalue())
+    print(QUICK_PRINTED[-1])
     assert rc == 0
     return out, json.loads((out / "summary.json").read_text())
 
@@ -368,3 +376,19 @@ def test_verdict_says_beats_only_beyond_the_seed_to_seed_spread():
     assert verdict({"mean_log_ratio": 0.01, "sd": float("nan")}) == "ties"  # one seed: no spread to judge by
     assert verdict({"mean_log_ratio": -math.inf, "sd": float("nan")}) == "loses"
     assert _f(-0.0000432) == "-4.3e-05" and _f(0.04299045882372287) == "0.0430" and _f(0.0) == "0.0000"
+
+
+def test_quick_replay_agrees_with_readme_and_leaves_no_lock(quick):
+    """#31: the paper's last step names the weight decay README quotes, the report cites the
+    shipped program (users have no ../shared), says "not applicable" where an answer is not Lion's
+    form, and a finished replay folder keeps no empty lock file."""
+    out, s = quick
+    assert "weight_decay=0.4602" in s["paper"]["recognized"]
+    assert "weight_decay=0.4602" in (ROOT / "README.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "shared/reference" not in report and "dsl/library/discovered.train" in report
+    for d in s["seeds"]:
+        if not d["goal"]["lion_form"]:
+            assert "not applicable (not Lion's form)" in report
+    assert not (out / ".lock").exists()
+    assert long_numbers(QUICK_PRINTED[-1]) == []  # e.g. "best proxy fitness 0.04299050902997579" before

@@ -481,3 +481,16 @@ def test_search_progress_title_fits(tmp_path):
     fig = plots.search_progress_figure([(1, -0.1), (5, 0.2)], {"x10 of proxy best": [(5, 0.1)]}, title=title)
     assert _inside(fig, fig.axes[0].title)
     assert png_size(plots.search_progress(tmp_path / "p.png", [(1, -0.1), (5, 0.2)], title=title))[0] > 700
+
+
+def test_show_is_concise_by_default_and_full_on_request(run_dir, capsys):
+    """#31: the default fits a screen (simplified programs, one line per lineage step); --full
+    keeps everything it printed before (raw and simplified programs, each step's diff)."""
+    assert main(["show", str(run_dir), "--no-plots"]) == 0
+    short = capsys.readouterr()
+    assert "top 3 distinct programs" in short.out and "simplified:" not in short.out
+    assert "--full" in short.err
+    assert main(["show", str(run_dir), "--no-plots", "--full"]) == 0
+    full = capsys.readouterr().out
+    assert "top 10 distinct programs" in full and "simplified:" in full
+    assert len(short.out.splitlines()) < len(full.splitlines())

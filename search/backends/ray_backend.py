@@ -43,7 +43,13 @@ def init_ray(**kwargs) -> None:
     using JAX, whose thread pool did not survive the fork. Ray's child runs two calls
     (``pthread_sigmask``, ``prctl(PR_SET_PDEATHSIG)``) and ``exec``s a Ray binary; it never
     touches JAX, and the evaluator actors are started by the raylet, never forked from here.
-    Every other warning of ``ray.init`` is kept."""
+    Every other warning of ``ray.init`` is kept.
+
+    A local Ray (no ``address``: a head on this machine, on loopback, started by us) runs with
+    ``RAY_AUTH_MODE=disabled`` unless the user set ``RAY_AUTH_MODE``: token authentication guards
+    a cluster's network ports, and on our own local head it only printed a notice on every run."""
+    if not kwargs.get("address"):
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=JAX_FORK_WARNING, category=RuntimeWarning)
         ray.init(**kwargs)

@@ -8,7 +8,6 @@ its progress factory.
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
@@ -16,6 +15,8 @@ import time
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+
+from search.analysis.digits import sig, signed
 
 STARTING = ("starting: building the proxy tasks and compiling their training loops "
             "(the first run on a machine compiles; later runs load them from the compilation cache)")
@@ -128,10 +129,10 @@ class Progress:
 
     def _print(self, stats, now: float) -> None:
         self._last = now
-        best = "-" if stats.best_fitness is None else f"{stats.best_fitness:.4f}"
+        best = "-" if stats.best_fitness is None else signed(stats.best_fitness)
         notes = "".join(f", {k} {v}" for k, v in stats.notes.items())
         print(f"[{stats.elapsed + now - self._stats_at:7.1f}s] {stats.phase}: {stats.evaluations} evals "
-              f"({stats.evals_per_s:.2f}/s), cache hits {stats.cache_hit_rate:.0%}, best {best}{notes}"
+              f"({sig(stats.evals_per_s)}/s so far), cache hits {stats.cache_hit_rate:.0%}, best {best}{notes}"
               f"{budget(stats, now - self._stats_at, short=True)}{self._waiting(now)}", file=sys.stderr, flush=True)
 
     def _waiting(self, now: float) -> str:
@@ -155,17 +156,17 @@ class Progress:
         table.add_column(style="bold")
         table.add_column(overflow="fold", max_width=110)
         table.add_row("phase", st.phase)
-        table.add_row("evaluations", f"{st.evaluations}  ({st.evals_per_s:.2f}/s, {st.in_flight} in flight)"
+        table.add_row("evaluations", f"{st.evaluations}  ({sig(st.evals_per_s)}/s so far, {st.in_flight} in flight)"
                       + (f"; racing: {st.race_evaluations} more task seeds" if st.race_evaluations else ""))
         table.add_row("children", f"{st.proposals}  (cache hits {st.cache_hit_rate:.1%}, "
                                    f"redundant statements {st.redundant_ratio:.1%}, redraws {st.redraws})")
-        best = "-" if st.best_fitness is None else f"{st.best_fitness:.4f}  (id {st.best_id})"
+        best = "-" if st.best_fitness is None else f"{signed(st.best_fitness)}  (id {st.best_id})"
         table.add_row("best fitness", best)
         table.add_row("best program", st.best_program or "-")
         if st.funnel_best:
             fb = st.funnel_best
-            table.add_row("funnel best", f"id {fb['id']}: {fb['fitness']:.4f} at {fb['scale']} "
-                                         f"(proxy {fb['proxy_fitness']:.4f}), {st.funnel_rounds} round(s)")
+            table.add_row("funnel best", f"id {fb['id']}: {signed(fb['fitness'])} at {fb['scale']} "
+                                         f"(proxy {signed(fb['proxy_fitness'])}), {st.funnel_rounds} round(s)")
         for key, value in st.notes.items():
             table.add_row(key, value)
         wait = f"  (waiting for results: {quiet:.0f}s)" if quiet >= QUIET_S else ""
@@ -198,57 +199,46 @@ def budget(st, quiet: float = 0.0, short: bool = False) -> str:
 
 
 def print_summary(summary: dict) -> None:
+    """The table at a search's end, then the answer after the exact passes and what it is.
+
+    Every rate and fitness is labelled with what it covers: the evaluations per second over the
+    whole run (funnel rounds included; the live display's rate is "so far"), and the seed beside
+    the answer at the answer's scale."""
+    from search.analysis.verdict import explain, seed_at
+
     con = Console()
     t = Table(title="search summary", show_header=False)
     t.add_column(style="bold")
     t.add_column(overflow="fold", max_width=110)
     t.add_row("run directory", summary["run_dir"])
-    rate = f"{summary['evals_per_s']:.2f}/s over {summary['elapsed']:.1f}s"
+    rate = f"{sig(summary['evals_per_s'])}/s over the whole run, {sig(summary['elapsed'])} s, funnel rounds included"
     t.add_row("evaluations", f"{summary['evaluations']} ({rate})"
               + (f"; racing: {summary['race_evaluations']} more task seeds" if summary.get("race_evaluations") else ""))
     t.add_row("children", f"{summary['proposals']}; cache hit rate {summary['cache_hit_rate']:.1%}; "
                           f"redundant statements {summary['redundant_ratio']:.1%}; invalid redraws "
                           f"{summary['redraws']}; restarts {summary['restarts']}")
     if summary["best_fitness"] is not None:
-        t.add_row("best proxy fitness", f"{summary['best_fitness']:.4f} (id {summary['best_id']})")
+        t.add_row("best proxy fitness", f"{signed(summary['best_fitness'])} (id {summary['best_id']})")
     for p in summary["meta_validation"]:
         pb = p.get("proxy_best", {})
-        scales = ", ".join(f"{k} {v:.4f}" for k, v in pb.items() if k not in ("id", "fitness") and v is not None)
-        head = f"after {p['evaluations']} evals: proxy best id {pb.get('id')} {pb.get('fitness', float('nan')):.4f}"
+        scales = ", ".join(f"{k} {signed(v)}" for k, v in pb.items() if k not in ("id", "fitness") and v is not None)
+        head = f"after {p['evaluations']} evals: proxy best id {pb.get('id')} {signed(pb.get('fitness'))}"
         t.add_row(f"funnel round {p['round']}", head + (f" -> {scales}" if scales else ""))
     ans = summary["answer"]
-    seed = _seed_row(summary["run_dir"])
     if ans:
-        t.add_row("answer", f"id {ans['id']}: fitness {ans['fitness']:+.4f} at {ans['scale']} "
-                            f"(proxy {ans['proxy_fitness']:+.4f})")
-    if seed is not None:
-        t.add_row("the seed (id 0)", f"proxy fitness {seed['fitness']:+.4f} (fitness: the mean log ratio of "
-                                     f"optax AdamW's loss to the program's, same tasks and scale; > 0 is better)")
+        with Heartbeat(stream=sys.stderr, stage=f"the seed at {ans['scale']}") as log:
+            seed = seed_at(summary["run_dir"], ans["scale"], log=log)  # may compile: the heartbeat speaks
+        t.add_row(f"answer at {ans['scale']}", f"id {ans['id']}: fitness {signed(ans['fitness'])} "
+                                                f"(proxy {signed(ans['proxy_fitness'])})")
+        if seed is not None:
+            verdict = "beats" if ans["fitness"] > seed else "does not beat"
+            t.add_row(f"the seed at {ans['scale']}", f"id 0: fitness {signed(seed)}: the answer {verdict} the seed "
+                                                     f"at the scale it is judged at")
+        t.add_row("fitness", "the mean log ratio of optax AdamW's loss to the program's, same tasks and scale; "
+                             "> 0 is better")
     con.print(t)
     if ans:
-        simple, family = _explained(ans["source"])
-        con.print(f"the answer, simplified by the exact passes{family} "
-                  f"(raw program: {summary['run_dir']}/best.train):", markup=False, highlight=False)
-        con.print(simple, markup=False, highlight=False)
-
-
-def _seed_row(run_dir: str) -> dict | None:
-    """The first row of the run's log (the seed program's evaluation), None if unreadable."""
-    try:
-        with open(f"{run_dir}/evaluations.jsonl", "rb") as f:
-            row = json.loads(f.readline(1 << 20))
-        return row if isinstance(row, dict) and isinstance(row.get("fitness"), (int, float)) else None
-    except (OSError, ValueError):
-        return None
-
-
-def _explained(source: str) -> tuple[str, str]:
-    """``source`` after the exact passes (same behaviour, fewer statements), and the known
-    optimizer it is (", recognized: lion (...)"), if any."""
-    from dsl import parse, to_source
-    from simplify import simplify_exact
-    from simplify.recognize import recognize
-
-    program = simplify_exact(parse(source))
-    found = recognize(program)
-    return to_source(program), (f", recognized: {found.describe()}" if found else "")
+        what = explain(ans["source"])
+        con.print(f"the answer, simplified by the exact passes (raw program: {summary['run_dir']}/best.train); "
+                  f"{what.what()}:", markup=False, highlight=False)
+        con.print(what.simplified, markup=False, highlight=False)

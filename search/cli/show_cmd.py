@@ -25,13 +25,20 @@ from search.analysis.digits import fixed as _f
 from search.cli import jsonout
 from search.cli.common import fail
 
+TOP, TOP_FULL = 3, 10
+"""Programs listed by default, concise and with ``--full`` (``--top K`` sets it either way)."""
+
 NAME = "show"
 HELP = "show a run: top programs, lineage of the best, statistics; writes its plots into the run directory"
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by `optsearch run`")
-    parser.add_argument("--top", type=int, default=10, metavar="K", help="distinct programs to list (default 10)")
+    parser.add_argument("--top", type=int, default=None, metavar="K",
+                        help=f"distinct programs to list (default {TOP}, {TOP_FULL} with --full)")
+    parser.add_argument("--full", action="store_true",
+                        help="everything: each top program raw as well as simplified, and each lineage step's diff "
+                             "(by default one line per step and the simplified programs only)")
     parser.add_argument("--plots", metavar="DIR",
                         help="write the PNG plots into DIR instead of the run directory (the default)")
     parser.add_argument("--no-plots", action="store_true", help="write nothing (by default the plots go into RUN_DIR)")
@@ -93,7 +100,9 @@ def write_plots(run, rep, out: Path, curves: bool, written: dict[str, str]) -> l
     return notes
 
 
-def render(rep, plots_written: dict[str, str], full_lineage: bool = False) -> None:
+def render(rep, plots_written: dict[str, str], full_lineage: bool = False, full: bool = True) -> None:
+    """The tables; without ``full`` each program is shown simplified only (raw when it has no
+    simplified form) and each lineage step is one line (its mutation), the diffs left out."""
     con = Console()
     scales = sorted({s for t in rep.top for s in t.funnel})
     with_lr = any(t.lr_scales for t in rep.top)  # logs written before lr_scales existed lack them
@@ -101,11 +110,14 @@ def render(rep, plots_written: dict[str, str], full_lineage: bool = False) -> No
     raced = any(t.seeds > 1 for t in rep.top)  # racing scored some on more task seeds
     for col in ("#", "id", "proxy", *(["± se", "seeds"] if raced else []), *(["lr x"] if with_lr else []), *scales):
         top.add_column(col, justify="right", no_wrap=True)
-    top.add_column("program (raw / simplified)", overflow="fold")
+    top.add_column("program (raw / simplified)" if full else "program (simplified)", overflow="fold")
     for t in rep.top:
-        cell = Text(t.raw)
-        if t.simplified is not None:
-            cell.append("\nsimplified: " + t.simplified, style="cyan")
+        if full or t.simplified is None:
+            cell = Text(t.raw)
+            if t.simplified is not None:
+                cell.append("\nsimplified: " + t.simplified, style="cyan")
+        else:
+            cell = Text(t.simplified, style="cyan")
         if t.family:
             cell.append(f"\n  {t.family}", style="bold green")
         lr = [_lr(t.lr_scales)] if with_lr else []
@@ -136,9 +148,12 @@ def render(rep, plots_written: dict[str, str], full_lineage: bool = False) -> No
                 continue
             s = item
             cell = Text(s.mutation + (" (cache hit)" if s.cached else ""))
-            for d in s.diff:
+            if not full:
+                plus = sum(d.startswith("+") for d in s.diff)
+                cell.append(f" (+{plus} -{len(s.diff) - plus} lines)" if s.diff else "", style="dim")
+            for d in s.diff if full else ():
                 cell.append("\n" + d, style="red" if d.startswith("-") else "green")
-            if s.parent is None:
+            if s.parent is None and full:
                 cell.append("\n" + s.program, style="dim")
             lin.add_row(str(step[s.id]), str(s.id), _f(s.fitness), cell)
         con.print(lin)
@@ -175,6 +190,8 @@ def run(args) -> int:
         from search.cli.front_view import show_front
 
         return show_front(args)
+    if args.top is None:
+        args.top = TOP_FULL if args.full or args.json else TOP
     if args.top < 1:
         return fail(f"--top must be at least 1, got {args.top}")
     try:
@@ -202,5 +219,8 @@ def run(args) -> int:
         for note in rep.notes:
             print(f"note: {note}", file=sys.stderr)
         return 0
-    render(rep, written, args.full_lineage)
+    render(rep, written, args.full_lineage, args.full)
+    if not args.full:
+        print("(concise: --full shows each program raw too and each lineage step's diff; --top K lists more)",
+              file=sys.stderr)
     return 0

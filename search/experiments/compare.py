@@ -24,6 +24,7 @@ import numpy as np
 from dsl import prune
 from dsl.program import Program, Statement
 from proxy_tasks.registry import get_task
+from search.analysis.digits import sig
 from search.backends.base import EvaluatorSpec
 
 Log = Callable[[str], None]
@@ -158,7 +159,7 @@ def compare(programs: dict[str, Program], meta: MetaSettings, log: Log) -> dict[
             per[name] = _pick(name, task_name, table)
         out[task_name] = per
         log(f"meta-validation {task_name} ({meta.scale}, data_seed {meta.overrides.get('data_seed')}): "
-            + ", ".join(f"{n} {t.mean:.4f}±{t.std:.4f}" for n, t in per.items())
+            + ", ".join(f"{n} {sig(t.mean)}±{sig(t.std, 2)}" for n, t in per.items())
             + f"  [{time.perf_counter() - t0:.0f}s]")
     return out
 

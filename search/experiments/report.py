@@ -15,6 +15,14 @@ def _outside(mv: dict) -> str:
     return f"{', '.join(out)}: task famil{'y' if len(out) == 1 else 'ies'} outside the search"
 
 
+def _within(goal: dict) -> str:
+    """"within one sd of Lion" asks whether a Lion-form answer generalizes as Lion does; for an
+    answer that is not Lion's form the question does not apply."""
+    if not goal.get("lion_form"):
+        return "not applicable (not Lion's form)"
+    return "yes" if goal.get("within_one_sd_of_lion") else "no"
+
+
 def _code(text: str) -> list[str]:
     return ["```", text.rstrip(), "```"]
 
@@ -89,7 +97,7 @@ def render_report(s: dict) -> str:
         betas = ", ".join(f"{b:.3g}" for b in g["betas"]) if g.get("betas") else "-"
         pm = lambda r: f"{_f(r['mean_log_ratio'])} ± {_f(r['sd'])}" if r else "-"  # noqa: E731
         lines.append(f"| {d['seed']} | {g.get('recognized') or '-'} | {betas} | {pm(g.get('vs_lion'))} | "
-                     f"{pm(g.get('vs_adamw'))} | {'yes' if g.get('within_one_sd_of_lion') else 'no'} |")
+                     f"{pm(g.get('vs_adamw'))} | {_within(g)} |")
     lines += [
         "",
         f"- Seeds whose answer is in the sign-momentum family: **{goal['sign_momentum']} of {goal['seeds']}**.",
