@@ -3,6 +3,9 @@
 1. placement  every optimizer of ``search.experiments.front_study`` (and the committed replays'
               answers) on the replay's proxy over ``--seeds`` task seeds with its lr grid, with its
               state count, paired against Lion's form (0.9, 0.95); the leader of each state count.
+3. share      on the third replay's final populations: the share of children a lone strong
+              one-state program parents under fitness-only tournaments, NSGA-II's crowded
+              tournament and niches (the measurement behind the choice of niches).
 2. searches   from AdamW, on the replay's config (local backend, one XLA thread each, funnel off),
               fitness only (``search.objectives: [fitness]``) against the front (``[fitness,
               states]``), ``--minutes`` each, search seeds 0..``--search-seeds``-1; the two searches
@@ -35,6 +38,7 @@ from search.experiments.front_study import (
     niche_timeline,
     placement,
     results_programs,
+    stepping_stone_share,
 )
 from search.experiments.lion_reach import ranking
 
@@ -109,6 +113,21 @@ def run_searches(config: str, seeds: int, minutes: float, out: Path) -> dict:
     return {str(k): v for k, v in results.items()}
 
 
+def run_share(results: Path) -> dict:
+    out = {}
+    print("3. the share of children a stepping stone parents, on each third-replay seed's final population plus "
+          "one one-state program at the 90th percentile of the one-state members' fitness (2,000 proposals, "
+          "population held fixed)")
+    print(f"{'seed':>4s} {'one-state members':>17s}  {'scheme':14s} {'stone':>7s} {'one-state parents':>17s}")
+    for run_dir in sorted((results / "runs").glob("seed*")):
+        r = out[run_dir.name] = stepping_stone_share(run_dir)
+        pop = r["population"]
+        for scheme, share in r["share"].items():
+            print(f"{run_dir.name:>4s} {pop['one-state members']:>10d} of {pop['population']:<5d} "
+                  f"{scheme:14s} {share['stone']:7.2%} {share['one_state_parents']:17.1%}")
+    return out
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default=str(ROOT / "configs" / "lion_rediscovery.yaml"))
@@ -118,6 +137,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--out", default=str(ROOT / "results" / "front"))
     ap.add_argument("--skip-placement", action="store_true")
     ap.add_argument("--skip-searches", action="store_true")
+    ap.add_argument("--skip-share", action="store_true")
     args = ap.parse_args(argv)
     cfg = config_mod.load(args.config)
     out_dir = Path(args.out)
@@ -127,6 +147,9 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     if not args.skip_placement:
         doc["placement"] = run_placement(cfg, args.seeds)
+    if not args.skip_share:
+        third = ROOT / "results" / "lion_rediscovery_v3"
+        doc["share"] = run_share(third if third.exists() else ROOT / "results" / "lion_rediscovery")
     if not args.skip_searches:
         doc["searches"] = run_searches(args.config, args.search_seeds, args.minutes, out_dir / "searches")
         lion = {arm: sum(bool(s[arm]["leader"] and s[arm]["leader"]["lion_form"]) for s in doc["searches"].values())

@@ -239,20 +239,29 @@ class Driver:
         program many children repeat) count once and do not set the bar alone. At most
         ``search.hurdle_ceiling``: a population of fast starters must not stop a slow one that
         is close to the baseline (sign-momentum programs start slower than Adam's). With a front,
-        the population is the child's niche: a new niche trains on until it has enough members."""
+        the population is the child's niche; a niche with too few programs yet takes the whole
+        population's threshold (the ceiling still protects slow starters), since training every
+        child of a young niche to the end cost the front half its children in 20-minute searches."""
         q = self.cfg.search.hurdle_quantile
         if not q:
             return None
-        values = []
-        for fp in dict.fromkeys(ind.fingerprint for ind in self.front.peers(self.evolution.population, niche)):
-            e = self.cache.get(fp)
-            if e is not None and e.hurdle_fitness is not None:
-                values.append(e.hurdle_fitness)
+        values = self._hurdle_values(self.front.peers(self.evolution.population, niche))
+        if len(values) < self.cfg.search.hurdle_min and self.front.niching:
+            values = self._hurdle_values(self.evolution.population)
         if len(values) < self.cfg.search.hurdle_min:
             return WORST_FITNESS
         t = float(np.quantile(np.asarray(values, float), q))
         ceiling = self.cfg.search.hurdle_ceiling
         return t if ceiling is None else min(t, ceiling)
+
+    def _hurdle_values(self, members) -> list[float]:
+        """Fitness at the hurdle point of the distinct programs among ``members``."""
+        values = []
+        for fp in dict.fromkeys(ind.fingerprint for ind in members):
+            e = self.cache.get(fp)
+            if e is not None and e.hurdle_fitness is not None:
+                values.append(e.hurdle_fitness)
+        return values
 
     def _budget_left(self) -> bool:
         s = self.cfg.search

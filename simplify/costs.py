@@ -35,6 +35,7 @@ STATE_NAMES = ("m", "v")
 OBJECTIVES = ("fitness", "states", "length")  # fitness is maximized, the costs minimized
 
 _WARM, _AFTER, _SIZE, _TRIALS = 5, 5, 16, 2
+_QUICK = (1, 3, 3)  # trials, warm-up and steps after of the first, cheap pass (see carried_states)
 
 
 @dataclass(frozen=True)
@@ -73,27 +74,35 @@ def _same(a: list[np.ndarray], b: list[np.ndarray]) -> bool:
 
 
 def carried_states(program: Program, seed: int = 0) -> tuple[bool, bool]:
-    """Whether ``m`` and ``v`` each carry information into a later update (module docstring)."""
+    """Whether ``m`` and ``v`` each carry information into a later update (module docstring).
+
+    A changed update is proof that a state carries, so a quick pass (one trial, a few steps)
+    settles most programs; only a state it finds cancelled is tested again in full."""
     _, live = liveness(program)
     if not any(live):
         return False, False
     if any(ops.BY_NAME[st.op].kind == ops.REDUCING or st.op in _MIXING for st in program.statements):
         return _carried_one_by_one(program, live, seed)
-    return _carried_batched(program, live, seed)
+    quick = _carried_batched(program, live, seed, *_QUICK)
+    if all(q or not lv for q, lv in zip(quick, live)):
+        return quick
+    rest = (live[0] and not quick[0], live[1] and not quick[1])
+    full = _carried_batched(program, rest, seed, _TRIALS, _WARM, _AFTER)
+    return quick[0] or full[0], quick[1] or full[1]
 
 
 _MIXING = frozenset({"clip_by_global_norm"})  # elementwise in kind, but reads the whole tensor
 
 
-def _probes(live: tuple[bool, bool], seed: int):
+def _probes(seed: int, trials: int = _TRIALS, warm: int = _WARM, after: int = _AFTER):
     """Per trial: w, the gradients (warm-up and after), another trajectory's gradients, and the
     positive factors and noise of the replacements."""
     rng = np.random.default_rng(seed)
-    for _ in range(_TRIALS):
+    for _ in range(trials):
         drift = rng.normal(size=_SIZE)
         w = rng.normal(size=_SIZE)
-        gs = 0.5 * drift + rng.normal(size=(_WARM + _AFTER, _SIZE))
-        other = rng.normal(size=(_WARM, _SIZE)) * rng.uniform(0.5, 2.0)
+        gs = 0.5 * drift + rng.normal(size=(warm + after, _SIZE))
+        other = rng.normal(size=(warm, _SIZE)) * rng.uniform(0.5, 2.0)
         yield w, gs, other, np.exp(rng.normal(scale=0.7, size=_SIZE)), rng.normal(size=_SIZE)
 
 
@@ -101,15 +110,16 @@ def _replacements(own: np.ndarray, theirs: np.ndarray, factor: np.ndarray, noise
     return [theirs, own * factor, own + noise]
 
 
-def _carried_batched(program: Program, live: tuple[bool, bool], seed: int) -> tuple[bool, bool]:
+def _carried_batched(program: Program, live: tuple[bool, bool], seed: int, n_trials: int = _TRIALS,
+                     warm: int = _WARM, after: int = _AFTER) -> tuple[bool, bool]:
     """Every trial and replacement as one row of a batch: one ``execute`` per step (elementwise
     programs only, so rows cannot mix)."""
     slots = [k for k in (0, 1) if live[k]]
-    trials = list(_probes(live, seed))
+    trials = list(_probes(seed, n_trials, warm, after))
     t = len(trials)
     w = np.stack([p[0] for p in trials])
     zero = np.zeros((2 * t, _SIZE))
-    warm_g = np.concatenate([np.stack([p[1][:_WARM] for p in trials], 1), np.stack([p[2] for p in trials], 1)], 1)
+    warm_g = np.concatenate([np.stack([p[1][:warm] for p in trials], 1), np.stack([p[2] for p in trials], 1)], 1)
     ww = np.concatenate([w, w])
     m, v = zero, zero
     with np.errstate(all="ignore"):
@@ -132,7 +142,7 @@ def _carried_batched(program: Program, live: tuple[bool, bool], seed: int) -> tu
         rows = len(owner)
         idx = [i for i, _ in owner]
         bm, bv, bw = np.stack(rows_m), np.stack(rows_v), w[idx]
-        gs_after = np.stack([trials[i][1][_WARM:] for i in idx], 1)
+        gs_after = np.stack([trials[i][1][warm:] for i in idx], 1)
         ups = []
         for g in gs_after:
             u, bm, bv = execute(program, bw, g, bm, bv, 1.0)
@@ -152,7 +162,7 @@ def _carried_one_by_one(program: Program, live: tuple[bool, bool], seed: int) ->
     carried = [False, False]
     zero = np.zeros(_SIZE)
     with np.errstate(all="ignore"):
-        for w, gs, other, factor, noise in _probes(live, seed):
+        for w, gs, other, factor, noise in _probes(seed):
             _, m, v = _run(program, w, gs[:_WARM], zero, zero)
             _, m2, v2 = _run(program, w, other, zero, zero)
             base, _, _ = _run(program, w, gs[_WARM:], m, v)

@@ -184,7 +184,25 @@ def test_racing_compares_within_the_niche_only(tmp_path):
         assert inc is None or front.niche_of(inc.fingerprint, inc.source) == niche
         peers = front.peers(d.evolution.population, niche)
         assert all(m.niche == niche for m in peers)
-    assert d._threshold(99) in (None, -1e9) or d._threshold(99) <= -1e8  # an empty niche: no hurdle
+    assert d._threshold(99) is None  # no hurdle configured
+
+
+def test_a_young_niche_takes_the_whole_populations_hurdle(tmp_path):
+    """A niche with fewer than hurdle_min programs measured at the hurdle point is held to the
+    population's threshold (capped by the ceiling), not let through untested."""
+    d = new_search(tmp_path, front_config(search__hurdle_quantile=0.5, search__hurdle_min=2,
+                                          search__hurdle_ceiling=-0.5), "h")
+    d.run()
+    members = list(d.evolution.population)
+    for k, m in enumerate(members):  # give every program a fitness at the hurdle point
+        e = d.cache.get(m.fingerprint)
+        if e is not None:
+            e.hurdle_fitness = -1.0 + 0.01 * k
+    whole = d._threshold.__func__(d, 99)  # a niche nobody is in
+    niche = members[0].niche
+    own = d._threshold(niche)
+    assert whole is not None and whole > -1e8 and whole <= -0.5
+    assert own is not None and own <= -0.5
 
 
 def test_config_rejects_bad_objectives():
