@@ -229,7 +229,8 @@ class FunnelSection:
 
 @dataclass
 class RaySection:
-    address: str | None = _f(None, "join this Ray cluster ('auto' or host:port); none: start a local Ray")
+    address: str | None = _f(None, "join this Ray cluster ('auto' or host:port); none: start a local Ray "
+                                   "(with `RAY_AUTH_MODE=disabled` unless set: a loopback head of our own)")
     workers: int = _f(2, "evaluator actors", ge=1, le=100_000)
     cpus_per_worker: float = _f(1.0, "CPUs each actor reserves", gt=0, le=1024)
     calls_per_worker: int = _f(2, "calls queued on each actor (keeps it busy while the driver works)", ge=1,
