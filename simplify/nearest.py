@@ -19,7 +19,7 @@ import numpy as np
 from dsl.execute import execute
 from dsl.program import Program, ProgramError
 from simplify.equiv import trajectory_inputs
-from simplify.recognize import FAMILIES, Recognition, _clean, snap, template
+from simplify.recognize import FAMILIES, Recognition, estimated, snap, template
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,8 @@ def nearest(program: Program) -> Nearest | None:
     best: Nearest | None = None
     for name, estimate in FAMILIES:
         try:
-            with np.errstate(all="ignore"):
-                params = _clean(estimate(program))
-            if not all(np.isfinite(v) for v in params.values()):
+            params = estimated(program, estimate)
+            if params is None:
                 continue
             params = {k: snap(v) for k, v in params.items()}
             far, c = update_distance(program, template(name, params))

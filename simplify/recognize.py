@@ -265,15 +265,22 @@ def recognize(program: Program, pretransform: bool = False) -> Recognition | Non
     return found if found is not None else _lionk(program)
 
 
+def estimated(program: Program, estimate: Callable[[Program], dict[str, float]]) -> dict[str, float] | None:
+    """A family estimator's constants for ``program``, cleaned; None if one is not finite."""
+    with np.errstate(all="ignore"):
+        params = _clean(estimate(program))
+    return params if all(np.isfinite(v) for v in params.values()) else None
+
+
 def _family(program: Program) -> Recognition | None:
     """The first family (most specific first) whose template, with the estimated and snapped
     constants, gives the program's updates."""
     for name, estimate in FAMILIES:
         try:
+            params = estimated(program, estimate)
+            if params is None:
+                continue
             with np.errstate(all="ignore"):
-                params = _clean(estimate(program))
-                if not all(np.isfinite(v) for v in params.values()):
-                    continue
                 snapped = {k: snap(v) for k, v in params.items()}
                 if snapped != params and matches(program, name, snapped):
                     params = snapped
