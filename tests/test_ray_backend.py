@@ -141,9 +141,12 @@ def test_timeout_splits_a_call_and_fails_only_the_slow_program():
 
 def test_ray_run_on_a_real_proxy_task(tmp_path):
     pytest.importorskip("proxy_tasks.evaluate")
+    # a real task compiles in each new worker: a loaded machine took more than 30 s for it, so the
+    # timeout (tested on its own above) is generous here
     cfg = ray_config(evaluator={"tasks": {"quadratic": 1.0}, "overrides": {"steps": 50}},
                      search={"population": 6, "tournament": 2, "max_evaluations": 6},
-                     funnel={"final": False})
+                     funnel={"final": False},
+                     ray={"workers": 2, "timeout_s": 600, "startup_timeout_s": 120})
     backend = make_backend(cfg)
     s = Driver(cfg, RunDir.create(tmp_path / "q", config.dump(cfg)), backend)
     try:
