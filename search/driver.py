@@ -293,12 +293,8 @@ class Driver:
             seconds=round(o.seconds, 6), length=len(c.program.statements), redundant=c.redundant,
             redraws=c.redraws, evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3),
             seed_fitness=dict(o.seeds), fitness_se=mean_and_se(o.seeds)[1] if o.seeds else None,
-            hurdle_fitness=o.hurdle_fitness, **self._costs(c)))
+            hurdle_fitness=o.hurdle_fitness, **self.front.logged_costs(c.fingerprint, c.program)))
         self.rows += 1
-
-    def _costs(self, c: Candidate) -> dict:
-        """The row's cost fields (with a front or a budget; else none, and the log is as before)."""
-        return self.front.logged_costs(c.fingerprint, c.program)
 
     def _diverged(self, c: Candidate) -> Candidate:
         """The log diverged from this replay (asynchronous backend): keep every logged result in

@@ -5,15 +5,16 @@ memory) but below the Adam variants in fitness, so a population ranked by fitnes
 before its next step. With ``search.objectives: [fitness, states]`` the population is split into
 *niches*, one per state count (0, 1, 2; with ``length`` too, per state count and length band):
 
-- parent selection takes the niches in turn (a tournament inside the niche whose turn it is), so a
-  lone one-state program gets a fair share of the children whatever the two-state programs score;
+- parent selection takes the niches in turn (a tournament inside the niche whose turn it is), so
+  each state count gets its share of the children whatever the others score (a program still
+  competes with the rest of its own niche);
 - removal is aging inside the child's niche (regularized evolution per niche);
 - racing compares a program with the programs of its own niche, the hurdle is the niche's quantile,
   and the funnel promotes the best of each niche besides the overall top-K.
 
 Niches are the established answer for a small, discrete cost axis (PySR's hall of fame keeps the
-best per complexity; NSGA-II's crowded tournament would draw a lone one-state program in about 2
-of 1,000 binary tournaments): docs/search.md, "The front", has the measurement behind the choice.
+best per complexity); NSGA-II's crowded tournament lets each state count's share float with the
+population. docs/search.md, "The front", has the measurement behind the choice.
 
 ``search.max_states`` is a budget: children are redrawn until they keep at most that many states
 (the seeds may exceed it), and only programs within it can be the answer or enter the funnel.
@@ -29,7 +30,6 @@ from dataclasses import dataclass, field
 
 from dsl.parse import parse
 from dsl.program import Program
-from search.backends.base import WORST_FITNESS
 from search.results import Cache, Entry
 from simplify.costs import Costs, costs, count_states
 
@@ -40,16 +40,6 @@ BUDGET_REDRAWS = 2000    # children drawn for one within ``max_states`` before g
 
 def band(length: int) -> int:
     return min(length // LENGTH_BAND, LENGTH_BANDS - 1)
-
-
-def describe_niche(niche: int, objectives: Sequence[str]) -> str:
-    """``1 state`` or ``1 state, length 5-9``."""
-    states, b = divmod(niche, 10) if "length" in objectives else (niche, None)
-    text = f"{states} state" + ("" if states == 1 else "s")
-    if b is None:
-        return text
-    lo, hi = b * LENGTH_BAND, (b + 1) * LENGTH_BAND - 1
-    return text + (f", length {max(lo, 1)}-{hi}" if b < LENGTH_BANDS - 1 else f", length {lo}+")
 
 
 @dataclass
@@ -140,9 +130,7 @@ class Front:
 
     def ranked(self, cache: Cache) -> Iterable[Entry]:
         """Scored entries, best first (ties: the earliest id), within the budget."""
-        scored = [e for e in cache.entries() if e.fitness > WORST_FITNESS]
-        scored.sort(key=lambda e: (-e.fitness, e.id))
-        return (e for e in scored if self.within_budget(e.fingerprint, e.source))
+        return (e for e in cache.top(len(cache)) if self.within_budget(e.fingerprint, e.source))
 
     def promote(self, cache: Cache, top_k: int) -> list[Entry]:
         """The funnel's candidates: the overall top-K within the budget, then the best of each

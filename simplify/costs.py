@@ -50,9 +50,6 @@ class Costs:
     def to_json(self) -> dict[str, int]:
         return asdict(self)
 
-    def get(self, objective: str) -> int:
-        return getattr(self, objective)
-
 
 def _run(program: Program, w: np.ndarray, gs: np.ndarray, m: np.ndarray, v: np.ndarray):
     """Updates and the final states along gradients ``gs`` from states ``(m, v)`` (lr = 1)."""

@@ -43,6 +43,17 @@ def new_search(tmp_path, cfg, name="r") -> Driver:
     return Driver(cfg, rd, make_backend(cfg))
 
 
+def stop_after(n: int):
+    """A ``stop`` callable that asks the search to stop at its (n+1)-th check (a Ctrl-C mid-run)."""
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > n
+
+    return stop
+
+
 def log_rows(path, drop=TIMING) -> list[dict]:
     rows = [json.loads(line) for line in (path / "evaluations.jsonl").read_text().splitlines()]
     return [{k: v for k, v in r.items() if k not in drop} for r in rows]
@@ -221,13 +232,7 @@ def resume(tmp_path, name) -> Driver:
 def test_interrupted_then_resumed_run_writes_the_same_log(tmp_path):
     new_search(tmp_path, toy_config(), "full").run()
     s = new_search(tmp_path, toy_config(), "cut")
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] > 9  # Ctrl-C in the middle of the search
-
-    first = s.run(stop=stop)
+    first = s.run(stop=stop_after(9))  # Ctrl-C in the middle of the search
     assert first["interrupted"] and not first["finished"]
     assert 0 < first["evaluations"] < 60
     assert not (tmp_path / "cut" / "summary.json").exists()

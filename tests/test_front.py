@@ -19,7 +19,7 @@ from search.evolution import Aging, Evolution, Individual, SectionMutator, Tourn
 from search.front import Front, front_members
 from simplify.costs import costs, count_states, dominates
 from simplify.recognize import recognize
-from tests.test_engine import log_rows, new_search, resume, toy_config
+from tests.test_engine import log_rows, new_search, resume, stop_after, toy_config
 
 
 def program(body: str):
@@ -148,13 +148,7 @@ def test_front_search_logs_costs_keeps_niches_and_resumes_exactly(tmp_path):
     assert all(r["states"] in (0, 1, 2) and "exact_length" not in r for r in rows)  # length: on read
     assert len({r["states"] for r in rows}) >= 2  # children in more than one niche
     s = new_search(tmp_path, front_config(), "cut")
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] > 9
-
-    s.run(stop=stop)
+    s.run(stop=stop_after(9))
     resume(tmp_path, "cut").run()
     assert log_rows(tmp_path / "cut") == rows
     summary = json.loads((tmp_path / "full" / "summary.json").read_text())

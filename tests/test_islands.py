@@ -9,7 +9,7 @@ from search import config
 from search.backends.toy import ToyEvaluator
 from search.evolution import Aging, Evolution, Islands, SectionMutator, Tournament
 from search.results import to_outcome
-from tests.test_engine import log_rows, new_search, resume, toy_config
+from tests.test_engine import log_rows, new_search, resume, stop_after, toy_config
 
 
 def grow(evo: Evolution, n: int, ev=None) -> list:
@@ -99,13 +99,7 @@ def test_island_search_is_reproducible_and_resumes_to_the_same_log(tmp_path):
     new_search(tmp_path, toy_config(**over), "again").run()
     assert log_rows(tmp_path / "full") == log_rows(tmp_path / "again")
     s = new_search(tmp_path, toy_config(**over), "cut")
-    calls = {"n": 0}
-
-    def stop():
-        calls["n"] += 1
-        return calls["n"] > 7
-
-    s.run(stop=stop)
+    s.run(stop=stop_after(7))
     resume(tmp_path, "cut").run()
     assert log_rows(tmp_path / "cut") == log_rows(tmp_path / "full")
     new_search(tmp_path, toy_config(search__population=5), "plain").run()
