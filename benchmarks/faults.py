@@ -406,7 +406,7 @@ def sigterm_funnel(d: Path, tries: int, ref: list[tuple]) -> Result:
 
 def sigterm_comparison(d: Path, tries: int) -> Result:
     res = Result("SIGTERM (final comparison)")
-    source = json.loads((ROOT / "results" / "lion_rediscovery" / "summary.json").read_text())
+    source = json.loads((ROOT / "results" / "lion_rediscovery_v3" / "summary.json").read_text())
     for i in range(tries):
         out = d / f"compare-{i}"
         out.mkdir()

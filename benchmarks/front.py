@@ -148,8 +148,7 @@ def main(argv=None) -> dict:
     if not args.skip_placement:
         doc["placement"] = run_placement(cfg, args.seeds)
     if not args.skip_share:
-        third = ROOT / "results" / "lion_rediscovery_v3"
-        doc["share"] = run_share(third if third.exists() else ROOT / "results" / "lion_rediscovery")
+        doc["share"] = run_share(ROOT / "results" / "lion_rediscovery_v3")
     if not args.skip_searches:
         doc["searches"] = run_searches(args.config, args.search_seeds, args.minutes, out_dir / "searches")
         lion = {arm: sum(bool(s[arm]["leader"] and s[arm]["leader"]["lion_form"]) for s in doc["searches"].values())

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from dsl import parse
 from search import config as config_mod
+from search.backends.base import EvaluatorSpec
 from search.experiments.search_quality import run_searches
 from search.experiments.throughput import children_per_s, false_stops, profile, ranking
 
@@ -46,7 +47,14 @@ def main(argv=None) -> dict:
                     help="a replay whose children the profile scores")
     ap.add_argument("--panel", default=str(ROOT / "results" / "search_quality" / "searches.json"))
     ap.add_argument("--out", default=str(ROOT / "results" / "search_quality" / "throughput"))
+    ap.add_argument("--profile-only", action="store_true", help="part 1 only (OUT/profile.json)")
+    ap.add_argument("--simulate", metavar="CURVES", help="only simulate the staged settings of "
+                    "search.experiments.throughput.SCHEMES on the curves in this JSON (scored with "
+                    "search_quality.hurdle_curves to 30%% of training at the config's validation points, "
+                    "for 150 children of the second replay and the panel, if the file does not exist)")
     args = ap.parse_args(argv)
+    if args.simulate:
+        return simulated(args)
     t0 = time.perf_counter()
     cfg = config_mod.load(args.config, args.set)
     out_dir = Path(args.out)
@@ -54,14 +62,16 @@ def main(argv=None) -> dict:
     ceiling = cfg.search.hurdle_ceiling if cfg.search.hurdle_ceiling is not None else 0.0
     doc: dict = {"config": args.config, "overrides": args.set, "children": args.children}
     results = Path(args.results)
-    if not (results / "runs").exists():
-        results = ROOT / "results" / "lion_rediscovery"
     if args.profile:
         p = doc["profile"] = profile(cfg, results, args.profile, ceiling)
         print(f"1. profile: {p['children']} replay children, {p['per_candidate_s']:.2f} s each")
         for k, v in sorted(p["parts"].items(), key=lambda kv: -kv[1]):
             print(f"   {k:52s} {v:7.1f} s  {v / p['seconds']:5.1%}")
         print(f"   compilations: {p['compilations']} ({p['compile_seconds']:.1f} s, inside the calls above)")
+    if args.profile_only:
+        (out_dir / "profile.json").write_text(json.dumps(doc, indent=1) + "\n")
+        print(json.dumps(doc))
+        return doc
     settings = {"plain": [*PLAIN, f"search.max_evaluations={args.children}"],
                 "replay": [*args.set, f"search.max_evaluations={args.children}"]}
     print(f"2. side by side: {args.children} children each from AdamW, one core each", flush=True)
@@ -70,7 +80,8 @@ def main(argv=None) -> dict:
     ratio = rates["replay"]["children_per_s"] / rates["plain"]["children_per_s"]
     for k, r in rates.items():
         print(f"   {k:7s} {r['evaluated']:4d} children in {r['span_s']:7.1f} s: {r['children_per_s']:.3f}/s, "
-              f"{r['stopped']} stopped at a hurdle, {r['race_evaluations']} racing seeds")
+              f"{r['stopped']} stopped at a hurdle, {r['race_evaluations']} racing seeds; "
+              f"{r['compiled']} XLA compilations, {r['loaded']} cache reads: {r['compile_seconds']:.1f} s")
     print(f"   candidates per core-hour: {ratio:.2f}x")
     doc["searches"] = rates
     panel = json.loads(Path(args.panel).read_text())
@@ -99,6 +110,43 @@ def main(argv=None) -> dict:
                 "lost_best_value": len(fs["lost_best_value"]), "tau_plain": doc["ranking"]["plain"]["tau"],
                 "tau_replay": doc["ranking"]["replay"]["tau"], "seconds": time.perf_counter() - t0})
     (out_dir / "throughput.json").write_text(json.dumps(doc, indent=1) + "\n")
+    print(json.dumps(doc))
+    return doc
+
+
+def simulated(args) -> dict:
+    """The ``--simulate`` step: settings compared on curves scored once (no search runs)."""
+    from search.experiments.search_quality import children_sample, hurdle_curves
+    from search.experiments.search_quality import panel as make_panel
+    from search.experiments.throughput import simulate
+
+    cfg = config_mod.load(args.config, args.set)
+    panel = json.loads(Path(args.panel).read_text())
+    names = list(panel["hurdle_sweep"]["curves"]["panel"])
+    path = Path(args.simulate)
+    if not path.exists():
+        v2 = ROOT / "results" / "lion_rediscovery_v2"
+        children = children_sample(v2, 150)
+        programs = {n: p for n, p in make_panel(v2, 15).items() if n in names}
+        as_json = lambda c: {n: {str(x): v for x, v in row.items()} for n, row in c.items()}  # noqa: E731
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"children": as_json(hurdle_curves(cfg, children, 0.3)),
+                                    "panel": as_json(hurdle_curves(cfg, programs, 0.3))}) + "\n")
+    curves = json.loads(path.read_text())
+    conv = lambda c: {n: {float(x): v for x, v in row.items()} for n, row in c.items()}  # noqa: E731
+    n_points = next(iter(EvaluatorSpec.from_section(cfg.evaluator).build("proxy").tasks.values())).points
+    watch = [n for n in curves["panel"] if "Lion" in n or n == "seed + sign"]
+    rows = simulate(conv(curves["children"]), conv(curves["panel"]), panel["table"], panel["hurdle_sweep"]["top_half"],
+                    n_points, cfg.search.hurdle_ceiling, watch)
+    print(f"simulated on {len(curves['children'])} children and {len(curves['panel'])} panel programs "
+          f"({n_points} validation points; ceiling {cfg.search.hurdle_ceiling}):")
+    print(f"{'setting':66s} {'speedup':>7s} {'stopped':>8s} {'false stops':>11s}  lose best lr (by)")
+    for r in rows:
+        lost = ", ".join(f"{n} ({v:.3f})" for n, v in r["lost_best_value"].items()) or "-"
+        print(f"{r['scheme']:66s} {r['speedup']:6.2f}x {r['children_stopped']:4d}/{r['children']:<3d} "
+              f"{len(r['false_stops_top_half']):4d} of {len(panel['hurdle_sweep']['top_half'])}  {lost}"
+              + (f"; stops {', '.join(r['watched_stopped'])}" if r["watched_stopped"] else ""))
+    doc = {"simulated": [{k: v for k, v in r.items()} for r in rows], "curves": str(path)}
     print(json.dumps(doc))
     return doc
 

@@ -109,7 +109,8 @@ class Evaluator:
                  seeds: Sequence[int] = (0,), hurdle: float | None = None,
                  cache_dir: str | os.PathLike | None = None, hurdle_fraction: float = 0.3,
                  batching: str | bool = "auto", batch_size: int = 32, lr_grid: Sequence[float] = (1.0,),
-                 lr_race: float = 0.0, hurdle_margin: float | None = None, **task_overrides: Any):
+                 lr_race: float = 0.0, hurdle_margin: float | None = None, hurdle_early: float = 0.0,
+                 hurdle_early_margin: float | None = None, **task_overrides: Any):
         self.weights = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}
         if not self.weights:
             raise ValueError("no tasks given")
@@ -121,9 +122,16 @@ class Evaluator:
         self.lr_race = float(lr_race)
         if not 0.0 <= self.lr_race < 1.0:
             raise ValueError(f"lr_race must be in [0, 1), not {lr_race!r}")
+        self.hurdle_early = float(hurdle_early)
+        if not 0.0 <= self.hurdle_early < 1.0:
+            raise ValueError(f"hurdle_early must be in [0, 1), not {hurdle_early!r}")
         self.hurdle_margin = None if hurdle_margin is None else float(hurdle_margin)
         if self.hurdle_margin is not None and not (math.isfinite(self.hurdle_margin) and self.hurdle_margin >= 0):
             raise ValueError(f"hurdle_margin must be a number >= 0, not {hurdle_margin!r}")
+        self.hurdle_early_margin = self.hurdle_margin if hurdle_early_margin is None else float(hurdle_early_margin)
+        if self.hurdle_early_margin is not None and not (math.isfinite(self.hurdle_early_margin)
+                                                         and self.hurdle_early_margin >= 0):
+            raise ValueError(f"hurdle_early_margin must be a number >= 0, not {hurdle_early_margin!r}")
         if not self.lr_grid or any(not (math.isfinite(x) and x > 0) for x in self.lr_grid):
             raise ValueError(f"lr_grid must hold positive numbers, not {list(lr_grid)!r}")
         compile_cache.enable()
@@ -148,7 +156,9 @@ class Evaluator:
         return {"tasks": dict(self.weights), "scale": self.scale, "seeds": list(self.seeds),
                 "hurdle": self.hurdle, "cache_dir": self.cache_dir, "hurdle_fraction": self.hurdle_fraction,
                 "batching": self.batching, "batch_size": self.batch_size, "lr_grid": list(self.lr_grid),
-                "lr_race": self.lr_race, "hurdle_margin": self.hurdle_margin, **self.task_overrides}
+                "lr_race": self.lr_race, "hurdle_margin": self.hurdle_margin,
+                **({"hurdle_early": self.hurdle_early, "hurdle_early_margin": self.hurdle_early_margin}
+                   if self.hurdle_early else {}), **self.task_overrides}
 
     # --- public -------------------------------------------------------------------------------
 
@@ -333,10 +343,12 @@ class Evaluator:
         return self._finish(task, seed, curve, task.steps, time.perf_counter() - t0, scale=scale)
 
     def _stages(self, task: Task, grid: Sequence[float], threshold: float | None) -> list[tuple[int, str]]:
-        """The checkpoints of a staged run, as (validation point, kind): ``hurdle`` at
-        ``hurdle_fraction`` (with a ``threshold``), ``race`` at ``lr_race`` (only the best grid value
-        trains on). Both: the hurdle first, then the race, when the race point is later (else one
-        checkpoint that does both, kind ``both``)."""
+        """The checkpoints of a staged run, as (validation point, kind). Without a ``threshold``:
+        the race alone (``race``: only the best grid value trains on). With one: ``hurdle`` at
+        ``hurdle_fraction`` (the threshold, and the margin, decide), after an ``early`` hurdle at
+        ``hurdle_early`` if set (the same threshold, its own margin), then the race at ``lr_race``
+        as ``both`` (the threshold still applies there, and only the best value goes on); a race
+        point at or before the hurdle's makes one ``both`` checkpoint there."""
         def point(frac: float) -> int:
             return min(task.points - 1, max(1, int(round(frac * task.points))))
 
@@ -344,10 +356,12 @@ class Evaluator:
         if threshold is None:
             return [(point(self.lr_race), "race")] if race else []
         hurdle = point(self.hurdle_fraction)
+        early = [(point(self.hurdle_early), "early")] if self.hurdle_early else []
+        early = [e for e in early if e[0] < hurdle]
         if not race:
-            return [(hurdle, "hurdle")]
+            return [*early, (hurdle, "hurdle")]
         cut = point(self.lr_race)
-        return [(hurdle, "hurdle"), (cut, "race")] if cut > hurdle else [(cut, "both")]
+        return [*early, (hurdle, "hurdle"), (cut, "both")] if cut > hurdle else [*early, (cut, "both")]
 
     def _run_staged(self, task: Task, runner: ProgramRunner, enc, seeds: Sequence[int], grid: Sequence[float],
                     threshold: float | None) -> list[TaskResult]:
@@ -367,46 +381,65 @@ class Evaluator:
         arrays = enc.arrays()
         state, l0 = runner.init_runs(arrays, np.asarray([s for s, _ in runs], np.int32),
                                      np.asarray([x for _, x in runs], np.float32))
-        alive = list(range(len(runs)))           # runs still training, in the order of ``state``
+        alive = list(range(len(runs)))           # runs still training
+        states: list | None = None                # after the first checkpoint: one state per alive run
         curves = np.asarray(l0)[:, None]          # their curves so far
-        part: dict[int, float] = {}               # fitness at the first checkpoint, per run
+        part: dict[int, float] = {}               # fitness at the last hurdle checkpoint, per run
         at = 0
-        for stage, (cut, kind) in enumerate(self._stages(task, grid, threshold)):
-            state, seg = runner.advance_runs(state, arrays, at, cut - at)
-            curves = np.concatenate([curves, np.asarray(seg)], axis=1)
+
+        def advance(n: int):
+            """Every alive run ``n`` chunks on: all at once until a checkpoint stops some, then
+            one run at a time, so that the loop compiles for two shapes (all runs, one run)
+            whatever the number of survivors; per run it costs the same on CPU (docs/search.md)."""
+            nonlocal state, states
+            if states is None:
+                state, seg = runner.advance_runs(state, arrays, at, n)
+                return seg
+            segs = []
+            for i, st in enumerate(states):
+                states[i], seg = runner.advance_runs(st, arrays, at, n)
+                segs.append(seg[0])
+            return np.stack(segs)
+
+        hurdle_at = min(task.points - 1, max(1, int(round(self.hurdle_fraction * task.points))))
+        for cut, kind in self._stages(task, grid, threshold):
+            curves = np.concatenate([curves, advance(cut - at)], axis=1)
             at = cut
             here = {}
             for i, k in enumerate(alive):
                 here[k] = (WORST_FITNESS if judge(curves[i], blowup) is not None else
                            fitness_of(float(curves[i][-1]), float(self.baseline(task.name, runs[k][0])[cut])))
-                if stage == 0:
-                    part[k] = here[k]
+                if kind != "race" and (kind != "both" or cut <= hurdle_at):  # fitness at the hurdle
+                    part[k] = here[k]  # (or at the early checkpoint, for a run that stops there)
             values = list(dict.fromkeys(runs[k][1] for k in alive))
             by_x = {x: float(np.mean([here[k] for k in alive if runs[k][1] == x])) for x in values}
             ranked = sorted(values, key=lambda x: (-by_x[x], abs(math.log(x))))
             go = ranked[:1] if kind in ("race", "both") else list(values)
-            if kind in ("hurdle", "both"):
+            if kind != "race":
                 go = [x for x in go if by_x[x] >= threshold]
-                if self.hurdle_margin is not None and go:  # values trailing this program's best there stop too
-                    go = [x for x in go if by_x[x] >= by_x[ranked[0]] - self.hurdle_margin]
+                margin = self.hurdle_early_margin if kind == "early" else self.hurdle_margin
+                if margin is not None and go:  # values trailing this program's best there stop too
+                    go = [x for x in go if by_x[x] >= by_x[ranked[0]] - margin]
             if not go:  # stopped at the hurdle: the best value's runs, as far as they went
-                return self._stopped(task, runs, alive, curves, part, ranked[0], by_x[ranked[0]], cut,
+                return self._stopped(task, runs, alive, curves, part, here, ranked[0], by_x[ranked[0]], cut,
                                      float(threshold), (time.perf_counter() - t0) / len(seeds))
             rows = [i for i, k in enumerate(alive) if runs[k][1] in go]
-            if len(rows) < len(alive):
-                picked = np.asarray(rows)
-                state = jax.tree_util.tree_map(lambda a, picked=picked: a[picked], state)
-                curves, alive = curves[rows], [alive[i] for i in rows]
-        _, rest = runner.advance_runs(state, arrays, at, task.points - at)
-        curves = np.concatenate([curves, np.asarray(rest)], axis=1)
+            if states is not None:
+                states = [states[i] for i in rows]
+            elif len(rows) < len(alive):  # host-side slices: no gather compiled per number of survivors
+                host = jax.tree_util.tree_map(np.asarray, state)
+                states = [jax.tree_util.tree_map(lambda a, i=i: a[i: i + 1], host) for i in rows]
+            curves, alive = curves[rows], [alive[i] for i in rows]
+        curves = np.concatenate([curves, advance(task.points - at)], axis=1)
         each = (time.perf_counter() - t0) / len(alive)
         # every value that went on; ``_best_scales`` keeps the best of them at the end
         return [replace(self._finish(task, runs[k][0], curves[i], task.steps, each, scale=runs[k][1]),
                         partial=part.get(k)) for i, k in enumerate(alive)]
 
-    def _stopped(self, task: Task, runs, alive, curves, part, best: float, best_fit: float, cut: int,
+    def _stopped(self, task: Task, runs, alive, curves, part, here, best: float, best_fit: float, cut: int,
                  threshold: float, each: float) -> list[TaskResult]:
-        """The runs of the best grid value of a program stopped at the hurdle (see ``_run_staged``)."""
+        """The runs of the best grid value of a program stopped at a checkpoint (see ``_run_staged``):
+        fitness there, at most the threshold; ``partial`` the fitness at the hurdle point."""
         out = []
         for i, k in enumerate(alive):
             seed, x = runs[k]
@@ -417,7 +450,7 @@ class Evaluator:
                 out.append(replace(r, partial=part[k]))
                 continue
             why = f"hurdle: fitness {best_fit:.3g} < {threshold:.3g} after {cut * task.chunk} of {task.steps} steps"
-            out.append(replace(r, fitness=min(part[k], threshold), reason=why, partial=part[k]))
+            out.append(replace(r, fitness=min(here[k], threshold), reason=why, partial=part[k]))
         return out
 
     def _padded(self, n: int) -> int:

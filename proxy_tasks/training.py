@@ -139,7 +139,21 @@ class ProgramRunner:
         # Runs of one program: the program (op codes) is shared, so under vmap each lax.switch
         # keeps an unbatched index and stays a real branch; only the data is batched.
         self.init_runs = jax.jit(jax.vmap(init, in_axes=(None, 0, 0)))
-        self.advance_runs = jax.jit(jax.vmap(single, in_axes=(0, None, None, None)), static_argnums=3)
+
+        # Chunks [first, stop) with both bounds traced: one compiled loop per number of runs,
+        # whatever the checkpoints (a static chunk count compiled a loop per stage length, ~9 s
+        # each on the ViT). The losses land in a [points] buffer; ``advance_runs`` slices it.
+        def stage(state, enc, first_chunk, stop_chunk):
+            def body(c, carry):
+                s, buf = carry
+                ts = c * chunk + jnp.arange(chunk)
+                s, _ = jax.lax.scan(lambda x, t: (train_step(x, t, enc), None), s, ts)
+                return s, buf.at[c].set(val(s.w))
+
+            return jax.lax.fori_loop(first_chunk, stop_chunk, body,
+                                     (state, jnp.zeros(task.points, jnp.float32)))
+
+        self._stage_runs = jax.jit(jax.vmap(stage, in_axes=(0, None, None, None)))
 
         # Whole runs as one program each: a run from start to end needs no state in between, and
         # compiling init and advance apart cost two compilations for it.
@@ -158,6 +172,13 @@ class ProgramRunner:
         """Several runs of ONE program at once (seeds and learning-rate scales, same length R):
         the curves [R, points + 1]. The cheapest batching: the interpreter's switch is not batched."""
         return np.asarray(self._whole_runs(enc, np.asarray(seeds, np.int32), np.asarray(lr_scales, np.float32)))
+
+    def advance_runs(self, state: RunState, enc, first_chunk: int, n_chunks: int) -> tuple[RunState, np.ndarray]:
+        """Runs of ONE program (leading axis of ``state``) trained ``n_chunks`` chunks on from
+        ``first_chunk``: (state, validation losses [R, n_chunks]). Compiled once per number of
+        runs and bucket, whatever ``first_chunk`` and ``n_chunks``."""
+        state, buf = self._stage_runs(state, enc, np.int32(first_chunk), np.int32(first_chunk + n_chunks))
+        return state, np.asarray(buf)[:, first_chunk: first_chunk + n_chunks]
 
     def run_batched(self, encs, seeds, mode: str = "map", lr_scales=None) -> np.ndarray:
         """Whole runs of a batch (leading axis on every encoded array and on ``seeds``): [B, points + 1].

@@ -42,7 +42,8 @@ from simplify.costs import OBJECTIVES
 # ``batching`` values of ``proxy_tasks.evaluate.Evaluator`` (kept here so the config needs no JAX)
 BATCHING = ("auto", "single", "runs", "map", "vmap")
 # evaluator options that configs written before they were typed kept under evaluator.overrides
-EVALUATOR_OPTIONS = ("batching", "batch_size", "hurdle_fraction", "hurdle_margin")
+EVALUATOR_OPTIONS = ("batching", "batch_size", "hurdle_fraction", "hurdle_early", "hurdle_early_margin",
+                     "hurdle_margin")
 
 # Bounds shared by several keys (the schema table prints each key's own).
 COUNT_MAX = 10**9              # evaluations, children, "every N" counters
@@ -137,6 +138,10 @@ class SearchSection:
                       ge=1, le=1024)
     migrate_every: int = _f(0, "every N children told, each island's best joins the next island (0: never)",
                            ge=0, le=COUNT_MAX)
+    peers: str = _f("niche", "with a front, whom a child is measured against for the hurdle's threshold and for "
+                             "racing (which programs race, against which incumbent): its niche (a weak or young "
+                             "niche then stops fewer children and races more) or the whole population",
+                    choices=("niche", "population"))
     hurdle_min: int = _f(8, "distinct programs in the population with a fitness at the hurdle point needed "
                             "before the hurdle applies", ge=1, le=1_000_000)
     objectives: list[str] = _f(lambda: ["fitness"], "what selection keeps: [fitness] (the fittest), or the front "
@@ -181,6 +186,13 @@ class EvaluatorSection:
     hurdle: float | None = _f(None, "hurdle passed to the Evaluator (skip later tasks below it)")
     hurdle_fraction: float = _f(0.3, "where the hurdle is checked, as a fraction of the first task's training",
                                 gt=0, le=1)
+    hurdle_early: float = _f(0.0, "an earlier checkpoint of the dynamic hurdle, as a fraction of training (0: "
+                                  "none): the hurdle's threshold already applies there (with hurdle_early_margin), "
+                                  "so a program far behind stops at a fraction of the cost; must be before "
+                                  "hurdle_fraction",
+                             ge=0, le=0.95)
+    hurdle_early_margin: float | None = _f(None, "the margin at hurdle_early (null: hurdle_margin's); grid values "
+                                                 "are closer together that early, so it may need to be wider", ge=0)
     hurdle_margin: float | None = _f(None, "at the dynamic hurdle, a grid value trailing the program's best value "
                                            "there by more than this fitness stops too (null: only the threshold "
                                            "stops values)", ge=0)
@@ -510,6 +522,9 @@ def _cross_checks(cfg: Config) -> None:
         if key in ev.overrides:
             raise ConfigError(f"evaluator.overrides.{key}", f"an evaluator option, not a task setting: "
                                                             f"write it as evaluator.{key}")
+    if ev.hurdle_early and ev.hurdle_early >= ev.hurdle_fraction:
+        raise ConfigError("evaluator.hurdle_early", f"must be before evaluator.hurdle_fraction "
+                                                    f"({ev.hurdle_fraction:g}), got {_show(ev.hurdle_early)}")
     if not ev.lr_grid:
         raise ConfigError("evaluator.lr_grid", "at least one value is needed")
     if not ev.seeds:

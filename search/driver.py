@@ -241,18 +241,25 @@ class Driver:
         is close to the baseline (sign-momentum programs start slower than Adam's). With a front,
         the population is the child's niche; a niche with too few programs yet takes the whole
         population's threshold (the ceiling still protects slow starters), since training every
-        child of a young niche to the end cost the front half its children in 20-minute searches."""
+        child of a young niche to the end cost the front half its children in 20-minute searches.
+        With ``search.peers: population``, every niche takes the whole population's."""
         q = self.cfg.search.hurdle_quantile
         if not q:
             return None
-        values = self._hurdle_values(self.front.peers(self.evolution.population, niche))
-        if len(values) < self.cfg.search.hurdle_min and self.front.niching:
+        by_niche = self._by_niche()
+        values = self._hurdle_values(self.front.peers(self.evolution.population, niche) if by_niche
+                                     else self.evolution.population)
+        if len(values) < self.cfg.search.hurdle_min and by_niche:
             values = self._hurdle_values(self.evolution.population)
         if len(values) < self.cfg.search.hurdle_min:
             return WORST_FITNESS
         t = float(np.quantile(np.asarray(values, float), q))
         ceiling = self.cfg.search.hurdle_ceiling
         return t if ceiling is None else min(t, ceiling)
+
+    def _by_niche(self) -> bool:
+        """Hurdles and racing measure a child against its niche (``search.peers``), with a front."""
+        return self.front.niching and self.cfg.search.peers == "niche"
 
     def _hurdle_values(self, members) -> list[float]:
         """Fitness at the hurdle point of the distinct programs among ``members``."""
@@ -468,11 +475,12 @@ class Driver:
         entry = self.cache.get(fp)
         if entry is None or not entry.seeds or entry.fitness <= WORST_FITNESS:
             return
-        niche = self.front.niche_of(fp, entry.source)
-        others = [i.fitness for i in self.front.peers(self.evolution.population, niche) if i.fingerprint != fp]
+        niche = self.front.niche_of(fp, entry.source) if self._by_niche() else None
+        members = self.evolution.population if niche is None else self.front.peers(self.evolution.population, niche)
+        others = [i.fitness for i in members if i.fingerprint != fp]
         if not self.racing.worth_racing(entry.fitness, others):
             return
-        inc = self.front.best(self.cache, niche, exclude=fp)  # the best other program of its niche
+        inc = self.front.best(self.cache, niche, exclude=fp)  # the best other program (of its niche)
         if inc is not None and self.racing.verdict(entry.seeds, inc.seeds) != OPEN:
             return
         seed = self.racing.next_seed(entry.seeds)

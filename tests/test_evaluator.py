@@ -277,9 +277,105 @@ def test_hurdle_then_race_two_checkpoints(tmp_path, monkeypatch):
     assert both.hurdle_fitness == pytest.approx(hurdle.hurdle_fitness)  # measured at the first checkpoint
     assert both.seconds > 0
     ev = Evaluator(["quadratic"], lr_race=0.5, **kw)
-    assert ev._stages(ev.tasks["quadratic"], (0.5, 1.0), 0.0) == [(2, "hurdle"), (4, "race")]
+    assert ev._stages(ev.tasks["quadratic"], (0.5, 1.0), 0.0) == [(2, "hurdle"), (4, "both")]
     assert ev._stages(ev.tasks["quadratic"], (0.5, 1.0), None) == [(4, "race")]
     early = Evaluator(["quadratic"], lr_race=0.1, **kw)
     assert early._stages(early.tasks["quadratic"], (0.5, 1.0), 0.0) == [(1, "both")]
     slow, _ = ev.evaluate([parse(SLOW), adam], threshold=hurdle.hurdle_fitness)
     assert all("hurdle" in t.reason and t.steps == 20 for t in slow.tasks)
+
+
+def test_early_hurdle_stops_a_slow_program_sooner_and_scores_the_rest_as_before(tmp_path):
+    """``hurdle_early``: the same threshold already applies at an earlier checkpoint. A program far
+    behind there stops after the early checkpoint's steps; one that passes both is scored as with
+    the single hurdle, and its hurdle fitness is the one at ``hurdle_fraction``."""
+    kw = dict(seeds=(0, 1), cache_dir=tmp_path, lr_grid=(0.5, 1.0), hurdle_fraction=0.5, steps=80, points=8)
+    one, two = Evaluator(["quadratic"], **kw), Evaluator(["quadratic"], hurdle_early=0.25, **kw)
+    assert two._stages(two.tasks["quadratic"], (0.5, 1.0), 0.0) == [(2, "early"), (4, "hurdle")]
+    assert two._stages(two.tasks["quadratic"], (0.5, 1.0), None) == []  # no threshold: no hurdle
+    adam = library.get("adam")
+    (a1,), (a2,) = one.evaluate([adam], threshold=WORST_FITNESS), two.evaluate([adam], threshold=WORST_FITNESS)
+    assert a2.fitness == pytest.approx(a1.fitness, rel=1e-4, abs=1e-6)
+    assert a2.hurdle_fitness == pytest.approx(a1.hurdle_fitness, rel=1e-4, abs=1e-6)
+    (slow,) = two.evaluate([parse(SLOW)], threshold=10.0)  # a threshold nothing reaches
+    assert all("hurdle" in t.reason and t.steps == 20 for t in slow.tasks)  # stopped at the early checkpoint
+    (later,) = one.evaluate([parse(SLOW)], threshold=10.0)
+    assert all(t.steps == 40 for t in later.tasks)  # the single hurdle stops it only at its own point
+    with pytest.raises(ValueError, match="hurdle_early"):
+        Evaluator(["quadratic"], hurdle_early=1.0, **FAST)
+    with pytest.raises(ValueError, match="hurdle_early_margin"):
+        Evaluator(["quadratic"], hurdle_early=0.1, hurdle_early_margin=-1, **FAST)
+
+
+def test_early_margin_is_its_own_and_the_threshold_holds_at_the_race_point(tmp_path, monkeypatch):
+    """The early checkpoint takes ``hurdle_early_margin`` (grid values are closer that early); the
+    race checkpoint under a threshold stops a program below it there, with its fitness there (at
+    most the threshold) and its hurdle fitness from the hurdle point."""
+    kw = dict(seeds=(0,), cache_dir=tmp_path, lr_grid=(0.01, 1.0), steps=80, points=8)
+    seen: list[list[float]] = []
+    best_scales = Evaluator._best_scales
+    monkeypatch.setattr(Evaluator, "_best_scales", lambda self, r: (seen.append(sorted({t.lr_scale for t in r})),
+                                                                    best_scales(self, r))[1])
+    adam = library.get("adam")
+    wide = Evaluator(["quadratic"], hurdle_fraction=0.5, hurdle_early=0.25, hurdle_margin=1e9,
+                     hurdle_early_margin=1e-9, **kw)
+    loose = Evaluator(["quadratic"], hurdle_fraction=0.5, hurdle_early=0.25, hurdle_margin=1e9, **kw)
+    wide.evaluate([adam], threshold=WORST_FITNESS)
+    loose.evaluate([adam], threshold=WORST_FITNESS)
+    assert len(seen[0]) == 1 and seen[1] == [0.01, 1.0]  # the early margin alone dropped a value
+    raced = Evaluator(["quadratic"], hurdle_fraction=0.25, lr_race=0.5, **kw)
+    (free,) = raced.evaluate([adam], threshold=WORST_FITNESS)
+    baseline = Evaluator.baseline
+
+    def hard_at_the_race_point(self, task, seed, which="adamw"):  # the baseline far ahead at point 4 only
+        curve = np.array(baseline(self, task, seed, which), copy=True)
+        curve[4] = curve[4] * 1e-6
+        return curve
+
+    monkeypatch.setattr(Evaluator, "baseline", hard_at_the_race_point)
+    (r,) = raced.evaluate([adam], threshold=free.hurdle_fitness - 1.0)  # passes the hurdle at point 2
+    assert all("hurdle" in t.reason and t.steps == 40 for t in r.tasks)  # ... and stops at the race point
+    assert r.fitness <= free.hurdle_fitness - 1.0 and r.hurdle_fitness == pytest.approx(free.hurdle_fitness)
+
+
+def test_staged_runs_continue_one_at_a_time_with_the_same_curves(tmp_path, monkeypatch):
+    """After a checkpoint stops some runs, the survivors train on one run per call (one compiled
+    shape whatever the number that survive); their curves match training them alone."""
+    from proxy_tasks import training
+
+    shapes: list[int] = []
+    advance = training.ProgramRunner.advance_runs
+
+    def spy(self, state, enc, first, n):
+        shapes.append(int(np.shape(state.w)[0]))
+        return advance(self, state, enc, first, n)
+
+    monkeypatch.setattr(training.ProgramRunner, "advance_runs", spy)
+    kw = dict(seeds=(0,), cache_dir=tmp_path, lr_grid=(0.01, 0.5, 1.0), steps=80, points=8, batching="runs")
+    staged = Evaluator(["quadratic"], hurdle_fraction=0.25, hurdle_margin=1e-9, **kw)
+    (r,) = staged.evaluate([library.get("adam")], threshold=WORST_FITNESS)
+    assert shapes[0] == 3 and set(shapes[1:]) == {1}  # all three together, then the survivor alone
+    alone = Evaluator(["quadratic"], **{**kw, "lr_grid": (r.tasks[0].lr_scale,)}).evaluate_one(library.get("adam"))
+    assert r.tasks[0].loss == pytest.approx(alone.tasks[0].loss, rel=1e-5)
+
+
+def test_advance_runs_from_any_chunk_matches_the_whole_run(tmp_path):
+    """The staged loop takes its chunk range as data (compiled once per number of runs): stopping
+    and resuming at any checkpoints gives the whole run's curve exactly."""
+    from dsl.check import prune
+    from proxy_tasks import interpreter, registry, training
+
+    task = registry.get_task("quadratic", "proxy", steps=80, points=8)
+    enc = interpreter.encode(prune(library.get("adam")))
+    runner, arrays = training.runner(task, enc.bucket), enc.arrays()
+    seeds, scales = np.array([0, 1], np.int32), np.array([1.0, 0.5], np.float32)
+    whole = runner.run_runs(arrays, seeds, scales)
+    state, l0 = runner.init_runs(arrays, seeds, scales)
+    parts = [np.asarray(l0)[:, None]]
+    at = 0
+    for n in (1, 3, 4):
+        state, seg = runner.advance_runs(state, arrays, at, n)
+        assert seg.shape == (2, n)
+        parts.append(seg)
+        at += n
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)

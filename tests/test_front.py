@@ -199,6 +199,54 @@ def test_a_young_niche_takes_the_whole_populations_hurdle(tmp_path):
     assert own is not None and own <= -0.5
 
 
+def test_peers_population_gives_every_niche_the_whole_populations_threshold(tmp_path):
+    """``search.peers: population``: a niche's own (lower) median does not lower its
+    children's threshold; with ``niche`` it does."""
+    import numpy as np
+
+    def thresholds(peers: str) -> tuple[float, float, float]:
+        d = new_search(tmp_path, front_config(search__hurdle_quantile=0.5, search__hurdle_min=1,
+                                              search__peers=peers), peers)
+        d.run()
+        members = list(d.evolution.population)
+        niches = sorted({m.niche for m in members})
+        assert len(niches) >= 2
+        weak = niches[0]
+        for m in members:  # the weak niche's programs far behind at the hurdle point
+            e = d.cache.get(m.fingerprint)
+            if e is not None:
+                e.hurdle_fitness = -5.0 if m.niche == weak else -0.1 * (1 + m.id % 3)
+        everyone = sorted({m.fingerprint: d.cache.get(m.fingerprint).hurdle_fitness for m in members
+                           if d.cache.get(m.fingerprint) is not None}.values())
+        return d._threshold(weak), d._threshold(niches[-1]), float(np.quantile(everyone, 0.5))
+
+    weak_own, _, _ = thresholds("niche")
+    weak_pop, strong_pop, median = thresholds("population")
+    assert weak_own == pytest.approx(-5.0)  # its niche's median
+    assert weak_pop == pytest.approx(median) == pytest.approx(strong_pop) and weak_pop > -5.0
+
+
+@pytest.mark.parametrize("peers", ["niche", "population"])
+def test_racing_follows_search_peers(tmp_path, monkeypatch, peers):
+    """Racing asks for the incumbent of the child's niche with ``peers: niche``, and for the best
+    program of the whole population with ``peers: population``."""
+    from search.front import Front
+
+    asked: list = []
+    best = Front.best
+
+    def spy(self, cache, niche=None, exclude=None):
+        asked.append(niche)
+        return best(self, cache, niche, exclude)
+
+    monkeypatch.setattr(Front, "best", spy)
+    cfg = front_config(search__peers=peers, race__top_fraction=0.5, race__max_seeds=3, evaluator__seeds=[0],
+                       evaluator__overrides={"steps": 10, "dim": 4, "noise": 0.05})
+    new_search(tmp_path, cfg, peers).run()
+    assert asked, "no race started"
+    assert (set(asked) == {None}) == (peers == "population")
+
+
 def test_config_rejects_bad_objectives():
     for bad in (["states"], ["fitness", "length"], ["fitness", "fitness"], ["fitness", "memory"]):
         with pytest.raises(config.ConfigError, match="search.objectives"):

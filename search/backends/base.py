@@ -127,6 +127,10 @@ class EvaluatorSpec:
                   "batch_size": section.batch_size, **dict(section.overrides)}
         if section.lr_race:
             kwargs["lr_race"] = section.lr_race
+        if section.hurdle_early:
+            kwargs["hurdle_early"] = section.hurdle_early
+            if section.hurdle_early_margin is not None:
+                kwargs["hurdle_early_margin"] = section.hurdle_early_margin
         if section.hurdle_margin is not None:
             kwargs["hurdle_margin"] = section.hurdle_margin
         if section.tasks is not None:

@@ -76,6 +76,8 @@ class ToyEvaluator:
     def __init__(self, tasks: Sequence[str] | Mapping[str, float] = ("toy",), scale: str = "proxy",
                  seeds: Sequence[int] = (0,), hurdle: float | None = None, cache_dir=None,
                  hurdle_fraction: float = 0.3, batching: str = "auto", batch_size: int = 32, lr_race: float = 0.0,
+                 hurdle_margin: float | None = None, hurdle_early: float = 0.0,
+                 hurdle_early_margin: float | None = None,
                  steps: int = 30, dim: int = 8, delay_s: float = 0.0, slow_op: str | None = None,
                  slow_s: float = 0.0, noise: float = 0.0):
         self.tasks = dict(tasks) if isinstance(tasks, Mapping) else {t: 1.0 for t in tasks}

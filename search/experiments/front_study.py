@@ -54,14 +54,12 @@ def known_programs() -> dict[str, Program]:
 
 
 def results_programs(results: Path) -> dict[str, Program]:
-    """Programs from committed replays: each answer of the third replay (``lion_rediscovery_v3``,
-    where #28 moves it, else ``lion_rediscovery``) and the second replay's ``m / sqrt(w)``
-    program (seed 2, id 633)."""
+    """Programs from committed replays: each answer of the third replay (``lion_rediscovery_v3``)
+    and the second replay's ``m / sqrt(w)`` program (seed 2, id 633)."""
     import json
 
     out: dict[str, Program] = {}
-    third = results / "lion_rediscovery_v3"
-    for folder in [third if third.exists() else results / "lion_rediscovery"]:
+    for folder in [results / "lion_rediscovery_v3"]:
         summary = folder / "summary.json"
         if not summary.exists():
             continue

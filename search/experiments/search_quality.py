@@ -321,7 +321,8 @@ def hurdle_curves(cfg, programs: Mapping[str, Program], upto: float, seed: int =
 def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mapping[str, Mapping[float, float]],
                      top: Sequence[str], points: Sequence[tuple], n_points: int,
                      ceiling: float | None = None, watch: Sequence[str] = (), margin: float | None = None) -> dict:
-    """Hurdles at validation points ``points`` [(point, quantile), ...] applied to curves scored
+    """Hurdles at validation points ``points`` [(point, quantile[, margin]), ...] (quantile None:
+    no threshold there) applied to curves scored
     once (``hurdle_curves``), as the search's evaluator applies them: at each point a grid value
     whose fitness there is below the threshold stops; a program whose every value stopped stops.
     The threshold at a point is its quantile over the ``children`` that reached it (a sample of a
@@ -369,6 +370,9 @@ def simulate_hurdles(children: Curves, panel_curves: Curves, panel_final: Mappin
                     break
             if ok:
                 values.append(max(row[x][p] for x in alive))
+        if q is None:  # no threshold at this point (a race only)
+            thresholds.append(float("-inf"))
+            continue
         t = float(np.quantile(values, q)) if values else float("-inf")
         thresholds.append(t if ceiling is None else min(t, ceiling))
     full = sum(n_points * len(row) for row in children.values())

@@ -18,6 +18,7 @@ replay's settings buy against plain full evaluation (``benchmarks/throughput.py`
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
@@ -137,15 +138,62 @@ def ranking(cfg, run_dir: Path, truth_seeds: Sequence[int], top: int) -> dict:
             "first_truth": truth[next(iter(truth))] if truth else float("nan")}
 
 
+COMPILED = re.compile(r"compiled (\d+) XLA programs in this process \(([\d.]+) s with cache reads\); "
+                      r"loaded (\d+)")
+
+
+def compilations(log: Path) -> dict:
+    """The XLA compilations a search's process reported at its end (its console log's last such
+    line): programs compiled, loaded from the persistent cache, and the seconds both took."""
+    found = COMPILED.findall(log.read_text(errors="replace")) if log.exists() else []
+    if not found:
+        return {"compiled": None, "loaded": None, "compile_seconds": 0.0}
+    n, secs, loaded = found[-1]
+    return {"compiled": int(n), "loaded": int(loaded), "compile_seconds": float(secs)}
+
+
 def children_per_s(run_dir: Path) -> dict:
-    """Children scored per second of search after the first one (compilation excluded)."""
+    """Children scored per second of search after the first one, and the search process's XLA
+    compilations (a search of a core-hour pays them once; a few-minute benchmark pays them in full)."""
     run = runs.load_run(run_dir)
     evaluated = [r for r in run.rows if r.parent is not None and not r.cached]
     t_first = min(r.time for r in evaluated if r.time is not None)
     t_last = max(r.time for r in run.rows if r.time is not None)
     span = max(1e-9, t_last - t_first)
     stats = runs.statistics(run)
+    comp = compilations(run_dir.parent / f"{run_dir.name}.log")
     return {"evaluated": len(evaluated), "children_per_s": (len(evaluated) - 1) / span, "span_s": span,
+            **comp,
             "stopped": sum("hurdle" in (r.reason or "") for r in evaluated),
             "race_evaluations": stats.race_evaluations,
             "eval_seconds_per_child": float(np.mean([r.seconds for r in evaluated])) if evaluated else 0.0}
+
+
+# Staged-evaluation settings simulated on curves at the replay's validation points (twentieths of
+# training): [(point, quantile, margin), ...], each threshold that quantile over the children
+# reaching the point, capped at the config's ceiling; quantile None: no threshold there; margin 0:
+# the race (only the best grid value goes on), None: no margin.
+SCHEMES = {
+    "hurdle 0.1 (#16, the third replay)": [(2, 0.5, 0.15)],
+    "hurdle 0.1, margin 0.05": [(2, 0.5, 0.05)],
+    "hurdle 0.1, race 0.3": [(2, 0.5, 0.05), (6, None, 0)],
+    "early 0.05 (margin 0.05), hurdle 0.1, race 0.3": [(1, 0.5, 0.05), (2, 0.5, 0.05), (6, None, 0)],
+    "early 0.05 (no margin), hurdle 0.1, race 0.3": [(1, 0.5, None), (2, 0.5, 0.05), (6, None, 0)],
+    "early 0.05 (margin 0.1), hurdle 0.1, race 0.3": [(1, 0.5, 0.1), (2, 0.5, 0.05), (6, None, 0)],
+    "early 0.05 (margin 0.1), hurdle 0.1, race 0.3 with the threshold": [(1, 0.5, 0.1), (2, 0.5, 0.05), (6, 0.5, 0)],
+    "early 0.05 (margin 0.1), hurdle 0.1, race 0.2": [(1, 0.5, 0.1), (2, 0.5, 0.05), (4, None, 0)],
+}
+
+
+def simulate(children: dict, panel_curves: dict, table: Mapping, top: Sequence[str], n_points: int,
+             ceiling: float | None, watch: Sequence[str] = ()) -> list[dict]:
+    """Every setting of ``SCHEMES`` on curves scored once (``search_quality.simulate_hurdles``)."""
+    from search.experiments.search_quality import simulate_hurdles
+
+    final = {n: {float(x): (v["0"] if isinstance(v, dict) else v[0]) for x, v in table[n].items()}
+             for n in panel_curves}
+    rows = []
+    for label, points in SCHEMES.items():
+        r = simulate_hurdles(children, panel_curves, final, top, points, n_points, ceiling, watch)
+        rows.append({"scheme": label, **r})
+    return rows
