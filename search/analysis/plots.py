@@ -97,12 +97,13 @@ def _save(fig, path: str | Path) -> Path:
 def search_progress(path: str | Path, proxy: Sequence[Point] | Mapping[str, Sequence[Point]],
                     meta: Mapping[str, Sequence[Point]] | None = None, *, title: str | None = None,
                     baseline: float | None = 0.0, baseline_label: str = "AdamW (fitness 0)",
-                    marks: Mapping[str, Sequence[tuple[float, str]]] | None = None) -> Path:
+                    marks: Mapping[str, Sequence[tuple]] | None = None) -> Path:
     """Best proxy fitness so far against evaluations (a step line per series: one run, or one per
     seed when ``proxy`` is a mapping), and meta-validation points per funnel scale (``meta``:
     name -> points), so a proxy fitness that rises while meta-validation falls shows overfitting.
-    ``marks``: per series, events to mark on its line at an evaluation count, e.g. the replay's
-    first sign-momentum child (a triangle) and the lead taken by the answer's family (a star).
+    ``marks``: per series, events to mark at an evaluation count, (x, text) on the series' line or
+    (x, y, text) at the event's own fitness y, e.g. the replay's first sign-momentum child (a
+    triangle, at that child's fitness) and the lead taken by the answer's family (a star).
     Returns the path written."""
     return _save(search_progress_figure(proxy, meta, title=title, baseline=baseline, baseline_label=baseline_label,
                                         marks=marks), path)
@@ -111,7 +112,7 @@ def search_progress(path: str | Path, proxy: Sequence[Point] | Mapping[str, Sequ
 def search_progress_figure(proxy: Sequence[Point] | Mapping[str, Sequence[Point]],
                            meta: Mapping[str, Sequence[Point]] | None = None, *, title: str | None = None,
                            baseline: float | None = 0.0, baseline_label: str = "AdamW (fitness 0)",
-                           marks: Mapping[str, Sequence[tuple[float, str]]] | None = None):
+                           marks: Mapping[str, Sequence[tuple]] | None = None):
     """The figure ``search_progress`` saves (a ``matplotlib.figure.Figure``)."""
     series = {"best proxy fitness": proxy} if not isinstance(proxy, Mapping) else dict(proxy)
     fig = _figure(7.5, 4.5)
@@ -122,8 +123,9 @@ def search_progress_figure(proxy: Sequence[Point] | Mapping[str, Sequence[Point]
         if not pts:
             continue
         (line,) = ax.step([x for x, _ in pts], [y for _, y in pts], where="post", label=name, linewidth=1.6)
-        for x, text in (marks or {}).get(name, ()):
-            y = next((v for px, v in reversed(pts) if px <= x), pts[0][1])  # the line's value there
+        for mark in (marks or {}).get(name, ()):
+            x, *own, text = mark  # (x, text): on the line; (x, y, text): at the event's own fitness
+            y = own[0] if own and own[0] is not None else next((v for px, v in reversed(pts) if px <= x), pts[0][1])
             shape = shapes.setdefault(text, "^*Pdv"[len(shapes) % 5])
             ax.plot([x], [y], marker=shape, markersize=11, color=line.get_color(), markeredgecolor="black",
                     linestyle="none", label="_nolegend_")

@@ -566,10 +566,10 @@ def _write_outputs(out: Path, summary: dict, tuned: dict[str, dict[str, Tuned]],
     marks = {}
     for d in seeds_out:
         tl = d["timeline"]
-        events = [((tl.get(key) or {}).get("evaluations"), text)
-                  for key, text in (("first_sign_momentum", "first sign-momentum child"),
+        events = [((tl.get(key) or {}).get("evaluations"), (tl.get(key) or {}).get("fitness"), text)
+                  for key, text in (("first_sign_momentum", "first sign-momentum child (its fitness)"),
                                     ("sign_momentum_lead", "sign-momentum takes the lead"))]
-        marks[f"seed {d['seed']}"] = [(x, text) for x, text in events if x is not None]
+        marks[f"seed {d['seed']}"] = [(x, y, text) for x, y, text in events if x is not None]
     plots.search_progress(out / "search_progress.png", proxy, meta, marks=marks,
                           title="replay: best proxy fitness and meta-validation (x10) against evaluations")
     curves = {name: {task: per[name].curves for task, per in tuned.items()} for name in next(iter(tuned.values()))}
