@@ -138,8 +138,9 @@ def render_report(s: dict) -> str:
         "",
         "## Per seed",
         "",
-        "| seed | evaluations | cache hits | first sign-momentum (evals) | first sign-momentum beating the seed (evals) "
-        "| sign-momentum leads from (evals) | sign-momentum children per 1,000 | answer at | answer fitness "
+        "| seed | evaluations | cache hits | first sign-momentum (evals) "
+        "| first sign-momentum beating the seed (evals) | sign-momentum leads from (evals) "
+        "| sign-momentum children per 1,000 | answer at | answer fitness "
         "| sign-momentum | recognized | vs tuned AdamW (mean log ratio) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
