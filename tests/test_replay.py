@@ -127,6 +127,15 @@ def test_quick_replay_writes_every_result(quick):
     report = (out / "report.md").read_text()
     assert "![search progress](search_progress.png)" in report and "![loss curves](loss_curves.png)" in report
     assert "optsearch replay lion --quick" in report and s["machine"]["cpus"]
+    # #28: each seed's front, its one-state niche, and the held-out comparison with Lion's form
+    assert all((out / d["front_study"]["front_png"]).exists() for d in s["seeds"])
+    assert "## The front and the one-state niche" in report and "### Front of seed 0" in report
+    assert s["held_out"]["rows"] and all("vs_lion_form" in r for n, r in s["held_out"]["rows"].items()
+                                         if n != s["held_out"]["reference"])
+    assert "one_state_lion_form" in s["goal"]
+    from search.experiments.relocate import missing_paths
+
+    assert missing_paths(out, ROOT) == []  # every path the summaries name resolves
     # the two .train files are the headline seed's answer, raw and simplified
     seed = next(d for d in s["seeds"] if d["seed"] == s["headline_seed"])
     assert str(parse((out / "best_raw.train").read_text())) == str(parse(seed["answer"]["raw"]))

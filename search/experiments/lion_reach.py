@@ -56,14 +56,15 @@ def ranked_programs(results: Path) -> dict[str, Program]:
     return {**PATH, "Lion (library)": library.get("lion"), **answers(results)}
 
 
-def ranking(cfg, programs: dict, n_seeds: int) -> dict:
-    """Fitness per task seed (0..n_seeds-1) on the config's proxy, and the mean."""
+def ranking(cfg, programs: dict, n_seeds: int = 0, seeds=None) -> dict:
+    """Fitness per task seed (``seeds``, default 0..n_seeds-1) on the config's proxy, and the mean."""
     spec = EvaluatorSpec.from_section(cfg.evaluator)
-    ev = EvaluatorSpec({**spec.kwargs, "seeds": tuple(range(n_seeds))}, spec.factory).build("proxy")
+    chosen = tuple(seeds) if seeds is not None else tuple(range(n_seeds))
+    ev = EvaluatorSpec({**spec.kwargs, "seeds": chosen}, spec.factory).build("proxy")
     rows = {}
     for name, program in programs.items():
         r = ev.evaluate_one(program)
-        per = [float(t.fitness) for t in r.tasks]
+        per = [float(r.seed_fitness[s]) for s in chosen] if r.seed_fitness else [float(t.fitness) for t in r.tasks]
         rows[name] = {"mean": float(r.fitness), "per_seed": per,
                       "lr_scale": best_lr_scale(program, cfg, {t.task: t.lr_scale for t in r.tasks})}
     return rows

@@ -44,6 +44,7 @@ from search.analysis.digits import signed
 from search.backends import make_backend
 from search.backends.base import WORST_FITNESS
 from search.driver import Driver
+from search.experiments import front_replay
 from search.experiments.compare import (
     QUICK_META,
     MetaSettings,
@@ -403,6 +404,11 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
     seeds_out = summary["seeds"]
     log("== 3. final comparison on meta-validation tasks ==")
     programs = {f"found (seed {d['seed']})": parse(d["answer"]["simplified"]) for d in seeds_out if d["answer"]}
+    config_path = summary.get("config") or opts.config_path
+    cfg = config_mod.load(Path(config_path) if Path(config_path).is_absolute() else ROOT / config_path,
+                          list(summary.get("overrides", opts.overrides)))
+    held = front_replay.HELD_OUT[:2] if opts.quick else front_replay.HELD_OUT  # --quick: a smoke test
+    programs.update(front_replay.judge(summary, cfg, out, log, held))  # the fronts; one-state leaders join
     meta = opts.meta_settings
     tuned = compare(programs, meta, log)
     headline = _headline(seeds_out)
@@ -419,6 +425,11 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
     for d in seeds_out:
         if d["answer"]:
             d["goal"] = seed_goal(d["answer"], tuned, f"found (seed {d['seed']})")
+        leader = ((d.get("front_study") or {}).get("one_state") or {}).get("leader")
+        name = f"one-state leader (seed {d['seed']})"
+        if leader is not None and name in programs:
+            leader["goal"] = seed_goal({"simplified": leader["simplified"], "sign_momentum": leader["sign_momentum"]},
+                                       tuned, name)
     goals = [d.get("goal") or {} for d in seeds_out]
     summary["goal"] = {
         "seeds": len(seeds_out),
@@ -430,7 +441,9 @@ def finish(opts: Options, summary: dict, log: Log = print, start: float | None =
         "sign_momentum_beating_tuned_adamw": sum(bool(g.get("sign_momentum") and g.get("beats_tuned_adamw"))
                                                  for g in goals),
         "first_sign_momentum_evaluations": [(d["timeline"]["first_sign_momentum"] or {}).get("evaluations")
-                                            for d in seeds_out]}
+                                            for d in seeds_out],
+        "one_state_lion_form": sum(bool((((d.get("front_study") or {}).get("one_state") or {}).get("leader") or {})
+                                        .get("lion_form")) for d in seeds_out)}
     if opts.previous is not None:
         summary["previous"] = previous_digest(Path(opts.previous))
     summary["headline_seed"] = headline

@@ -89,6 +89,60 @@ def previous_table(s: dict) -> list[str]:
     return lines
 
 
+def _at(event: dict | None) -> str:
+    return "never" if not event else f"{_f(event['minutes'], 1)} min, {event['evaluations']} evals"
+
+
+def front_section(s: dict) -> list[str]:
+    """#28's figures: each seed's front over fitness and states, its one-state niche (the leader
+    after the exact passes, when a sign-momentum program was first drawn there and first led it),
+    and the held-out comparison with Lion's form, every mean with its paired sd."""
+    seeds = [d for d in s["seeds"] if d.get("front_study")]
+    lion = sum(bool((d["front_study"]["one_state"].get("leader") or {}).get("lion_form")) for d in seeds)
+    lines = ["## The front and the one-state niche", "",
+             f"- **One-state leader in Lion's form** (after the exact passes, `simplify.recognize` says `lion`, or "
+             f"sign-momentum with a second moving average): **{lion} of {len(seeds)}** seeds (target: 2 of 3).", "",
+             "| seed | one-state programs | sign-momentum among them | first sign-momentum in the niche "
+             "| first sign-momentum leading it | one-state leader (fitness ± se, seeds) | family | Lion's form "
+             "| vs tuned Lion (paired ± sd) | within one sd of Lion |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for d in seeds:
+        n = d["front_study"]["one_state"]
+        lead = n.get("leader") or {}
+        g = lead.get("goal") or (d.get("goal") if lead.get("same_as_answer") else None) or {}
+        vs = g.get("vs_lion")
+        lines.append(
+            f"| {d['seed']} | {n['niche_programs']} | {n['sign_momentum_in_niche']} "
+            f"| {_at(n['first_sign_momentum_drawn'])} | {_at(n['first_sign_momentum_led'])} | "
+            + (f"`{lead.get('one_line', '?')}` ({_f(lead['fitness'])} ± {_f(lead.get('se'))}, "
+               f"{lead.get('seeds')}) | {lead.get('family') or '-'} | "
+               f"{'yes' if lead.get('lion_form') else 'no'} | "
+               if lead else "- | - | - | ")
+            + (f"{_f(vs['mean_log_ratio'])} ± {_f(vs['sd'])} | {_within(g)} |" if vs else "- | - |"))
+    for d in seeds:
+        f = d["front_study"]
+        lines += ["", f"### Front of seed {d['seed']} (fitness against states)", "",
+                  "| states | fitness ± se (task seeds) | program (exact passes) | family |", "|---|---|---|---|"]
+        for m in f["front"]:
+            lines.append(f"| {m['states']} | {_f(m['fitness'])} ± {_f(m['se'])} ({m['seeds']}) | "
+                         f"`{m['simplified']}` | {m['family'] or '-'} |")
+        lines += ["", f"![front of seed {d['seed']}]({f['front_png']})"]
+    ho = s.get("held_out")
+    if ho:
+        lines += ["", f"### The fittest programs and the one-state leaders against {ho['reference']}, on task "
+                      f"seeds {ho['seeds'][0]}-{ho['seeds'][-1]} (no search or race scored them)", "",
+                  "Proxy fitness per task seed at each program's best lr grid value; the paired difference "
+                  f"from {ho['reference']} seed by seed; \"leads\"/\"trails\" only beyond one sd of it.", "",
+                  "| program | fitness (mean ± sd over seeds) | minus Lion's form (paired mean ± sd) | wins "
+                  "| verdict |",
+                  "|---|---|---|---|---|"]
+        for name, r in ho["rows"].items():
+            paired = (f"{_f(r['vs_lion_form'])} ± {_f(r['vs_lion_form_sd'])} | {r['wins']} of {len(r['per_seed'])} | "
+                      f"{r['verdict']}") if "vs_lion_form" in r else "- | - | (reference)"
+            lines.append(f"| {name} | {_f(r['mean'])} ± {_f(r['sd'])} | {paired} |")
+    return lines + [""]
+
+
 def render_report(s: dict) -> str:
     m = s["machine"]
     goal = s["goal"]
@@ -141,12 +195,12 @@ def render_report(s: dict) -> str:
         "| seed | evaluations | cache hits | first sign-momentum (evals) "
         "| first sign-momentum beating the seed (evals) | sign-momentum leads from (evals) "
         "| sign-momentum children per 1,000 | answer at | answer fitness "
-        "| sign-momentum | recognized | vs tuned AdamW (mean log ratio) |",
+        "| sign-momentum | recognized | vs tuned AdamW (paired mean log ratio ± sd) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for d in s["seeds"]:
         st, tl, a = d["statistics"], d["timeline"], d["answer"]
-        vs = mv["vs_adamw"].get(f"found (seed {d['seed']})", {}) if a else {}
+        vs = (d.get("goal") or {}).get("vs_adamw") or {}
         lines.append(
             f"| {d['seed']} | {st['evaluations']} | {st['cache_hit_rate']:.0%} | "
             f"{(tl['first_sign_momentum'] or {}).get('evaluations', 'never')} | "
@@ -155,7 +209,7 @@ def render_report(s: dict) -> str:
             f"{_f(tl.get('sign_momentum_children_per_1000'), 2)} | "
             f"{a['scale'] if a else '-'} | {_f(a['fitness']) if a else '-'} | "
             f"{'yes' if a and a['sign_momentum'] else 'no'} | {(a or {}).get('recognized') or '-'} | "
-            f"{_f(vs.get('mean_log_ratio'))} |")
+            f"{_f(vs.get('mean_log_ratio'))} ± {_f(vs.get('sd'))} |")
     if s.get("previous"):
         lines += previous_table(s)
     lines += ["", "![search progress](search_progress.png)", ""]
@@ -171,6 +225,8 @@ def render_report(s: dict) -> str:
                       f"(exact passes, then ablation on the proxy tasks); {a['sign_momentum_detail']}:", ""]
         lines += _code(a["simplified"])
         lines += ["", "<details><summary>derivation</summary>", ""] + _code(a["derivation"]) + ["", "</details>", ""]
+    if any(d.get("front_study") for d in s["seeds"]):
+        lines += front_section(s)
     lines += ["## Final comparison on meta-validation tasks", "",
               f"Tasks {', '.join(mv['tasks'])} at scale `{mv['scale']}` with settings {mv['overrides']} "
               f"(a problem instance the search never scored; " + _outside(mv)
