@@ -34,10 +34,6 @@ class ProgramError(ValueError):
         super().__init__(where + message)
 
 
-def is_name(arg: Arg) -> bool:
-    return isinstance(arg, str)
-
-
 @dataclass(frozen=True)
 class Statement:
     """``dst = op(*args)``."""

@@ -8,8 +8,7 @@ into a later statement, needs no care about shadowing.
 
 from __future__ import annotations
 
-from dsl import ops
-from dsl.check import infer_kinds, prune
+from dsl.check import prune
 from dsl.program import INPUTS, Arg, Program, Statement
 
 STATE_INPUTS = ("m", "v")
@@ -128,19 +127,3 @@ def live_cost(p: Program) -> tuple[int, int]:
         cones[st.dst] = cone
         total += cone.bit_count()
     return len(p.statements), total
-
-
-def kind_of(program: Program, name: str) -> str:
-    """Kind (scalar/tensor) of ``name`` in an SSA program."""
-    if name in INPUTS:
-        return "scalar" if name == "lr" else "tensor"
-    kinds = infer_kinds(program)
-    return kinds[definitions(program)[name]]
-
-
-def op_count(program: Program) -> int:
-    return len(live_program(program).statements)
-
-
-def is_constant_op(op_name: str) -> bool:
-    return ops.BY_NAME[op_name].kind == ops.CONSTANT
