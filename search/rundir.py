@@ -14,8 +14,8 @@ Rows are fsynced before the checkpoint that counts them, so killing the process 
 loses at most the evaluations in flight. A checkpoint carries a SHA-256 of its payload: a
 corrupt or truncated one is reported (``CheckpointError``) and never overwritten silently.
 
-The rows of both logs are declared once, here: ``EvaluationRow``, ``FunnelRow`` and ``RoundRow``,
-each with ``to_json()`` and ``from_json(raw, path, line)``. Every writer and reader goes through
+The rows of the three logs are declared once, here: ``EvaluationRow``, ``FunnelRow`` and
+``RoundRow`` (the funnel's log), ``RaceRow``, each with ``to_json()`` and ``from_json(raw, path, line)``. Every writer and reader goes through
 them; rows carry ``format`` (``ROW_FORMAT``), and rows written before it existed (format 1, some
 without ``lr_scales``) still load. Reading is strict and bounded: a row that is not UTF-8, not a
 JSON object, longer than ``MAX_ROW_BYTES``, or has a field of the wrong type (an ``id`` of
