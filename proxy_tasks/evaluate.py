@@ -350,7 +350,7 @@ class Evaluator:
         as ``both`` (the threshold still applies there, and only the best value goes on); a race
         point at or before the hurdle's makes one ``both`` checkpoint there."""
         def point(frac: float) -> int:
-            return min(task.points - 1, max(1, int(round(frac * task.points))))
+            return self._point(task, frac)
 
         race = bool(self.lr_race and len(grid) > 1)
         if threshold is None:
@@ -363,6 +363,11 @@ class Evaluator:
         cut = point(self.lr_race)
         return [*early, (hurdle, "hurdle"), (cut, "both")] if cut > hurdle else [*early, (cut, "both")]
 
+    @staticmethod
+    def _point(task: Task, frac: float) -> int:
+        """The validation point nearest ``frac`` of training, never the first or the last."""
+        return min(task.points - 1, max(1, int(round(frac * task.points))))
+
     def _run_staged(self, task: Task, runner: ProgramRunner, enc, seeds: Sequence[int], grid: Sequence[float],
                     threshold: float | None) -> list[TaskResult]:
         """Every (seed, grid value) run trains to a checkpoint, then only some train on.
@@ -370,11 +375,13 @@ class Evaluator:
         At a hurdle checkpoint (``hurdle_fraction``, with a ``threshold``) each grid value's mean
         fitness over seeds (against the baseline's curve at the same point) decides: values at or
         above the threshold go on, and with ``hurdle_margin`` only those within that margin of the
-        program's best value there. At a race checkpoint (``lr_race``) only the best value goes on.
-        With both, the hurdle comes first (a second, later checkpoint races the survivors). The
-        runs that went to the end are returned whole (``_best_scales`` keeps the best value's); if
-        none passes the hurdle, the runs of the best value are returned as stopped: fitness at the
-        hurdle, at most the threshold, reason ``hurdle``. Every run's time counts."""
+        program's best value there (``hurdle_early_margin`` at the early checkpoint). At a race
+        checkpoint (``lr_race``) only the best value goes on, still above the threshold if there is
+        one. The checkpoints come in the order ``_stages`` gives. The runs that went to the end are
+        returned whole (``_best_scales`` keeps the best value's); if none passes a checkpoint, the
+        runs of the best value are returned as stopped: fitness there, at most the threshold,
+        reason ``hurdle``, and ``partial`` the fitness at the hurdle point (or the early one if it
+        stopped there). Every run's time counts."""
         t0 = time.perf_counter()
         runs = [(s, x) for s in seeds for x in grid]
         blowup = float(task.settings["blowup"])
@@ -401,7 +408,7 @@ class Evaluator:
                 segs.append(seg[0])
             return np.stack(segs)
 
-        hurdle_at = min(task.points - 1, max(1, int(round(self.hurdle_fraction * task.points))))
+        hurdle_at = self._point(task, self.hurdle_fraction)
         for cut, kind in self._stages(task, grid, threshold):
             curves = np.concatenate([curves, advance(cut - at)], axis=1)
             at = cut
