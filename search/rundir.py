@@ -15,11 +15,12 @@ loses at most the evaluations in flight. A checkpoint carries a SHA-256 of its p
 corrupt or truncated one is reported (``CheckpointError``) and never overwritten silently.
 
 The rows of the three logs are declared once, here: ``EvaluationRow``, ``FunnelRow`` and
-``RoundRow`` (the funnel's log), ``RaceRow``, each with ``to_json()`` and ``from_json(raw, path, line)``. Every writer and reader goes through
-them; rows carry ``format`` (``ROW_FORMAT``), and rows written before it existed (format 1, some
-without ``lr_scales``) still load. Reading is strict and bounded: a row that is not UTF-8, not a
-JSON object, longer than ``MAX_ROW_BYTES``, or has a field of the wrong type (an ``id`` of
-``"23"``, a ``NaN``) is a ``RowError`` naming the file and the line, never silently kept.
+``RoundRow`` (the funnel's log), ``RaceRow``, each with ``to_json()`` and ``from_json(raw, path,
+line)``. Every writer and reader goes through them; rows carry ``format`` (``ROW_FORMAT``), and
+rows written before it existed (format 1, some without ``lr_scales``) still load. Reading is
+strict and bounded: a row that is not UTF-8, not a JSON object, longer than ``MAX_ROW_BYTES``,
+or has a field of the wrong type (an ``id`` of ``"23"``, a ``NaN``) is a ``RowError`` naming the
+file and the line, never silently kept.
 
 One process writes a run directory at a time: ``create`` and ``open`` take its lock
 (``RunDirLocked`` names the live holder's pid) and ``close`` releases it; readers pass

@@ -87,14 +87,14 @@ def judge(summary: dict, cfg, out: Path, log: Callable[[str], None] = print,
     extra: dict[str, Program] = {}
     rescore: dict[str, Program] = {}
     for d in summary["seeds"]:
-        run_dir = Path(d["run_dir"])
-        if not (run_dir / "evaluations.jsonl").exists():
+        run_dir = Path(d.get("run_dir") or "")
+        if not d.get("run_dir") or not (run_dir / "evaluations.jsonl").exists():
             log(f"seed {d['seed']}: no run directory at {run_dir}; no front")
             continue
         d["front_study"] = seed_front(cfg, run_dir, out, d["seed"])
         leader = d["front_study"]["one_state"].get("leader")
         answer = d.get("answer")
-        if answer:
+        if answer and answer.get("raw"):
             rescore[f"fittest (seed {d['seed']})"] = parse(answer["raw"])
         if leader is None:
             continue
