@@ -7,7 +7,6 @@ renders them (``report.front_section``).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from dsl.printer import one_line
 from dsl.program import Program
 from search.analysis import front as front_mod
 from search.analysis import plots, runs
-from search.experiments.compare import bake_lr, best_lr_scale
+from search.experiments.compare import bake_lr, best_lr_scale, verdict
 from search.experiments.front_study import LION_FORM, known_programs, niche_timeline
 from simplify.family import sign_momentum
 
@@ -41,6 +40,7 @@ def seed_front(cfg, run_dir: Path, out: Path, seed: int) -> dict:
     if leader is not None:
         row = next(r for r in run.rows if r.id == leader["id"])
         raw = parse(row.source)
+        leader["raw"] = row.source
         leader["baked"] = str(bake_lr(raw, best_lr_scale(raw, cfg, row.lr_scales)))
         leader["sign_momentum"] = sign_momentum(parse(leader["simplified"])).member
         leader["one_line"] = one_line(parse(leader["simplified"]))
@@ -66,8 +66,8 @@ def held_out(cfg, programs: Mapping[str, Program], seeds: Sequence[int] = HELD_O
         if name != LION_FORM:
             d = per - ref
             sd = _sd(d)
-            word = "ties" if not math.isfinite(sd) else ("leads" if d.mean() > sd else
-                                                         "trails" if d.mean() < -sd else "ties")
+            word = {"beats": "leads", "loses": "trails", "ties": "ties"}[
+                verdict({"mean_log_ratio": float(d.mean()), "sd": sd})]
             entry.update(vs_lion_form=float(d.mean()), vs_lion_form_sd=sd, wins=int((d > 0).sum()), verdict=word)
         out[name] = entry
     return {"seeds": list(seeds), "reference": LION_FORM, "rows": out}
@@ -103,8 +103,7 @@ def judge(summary: dict, cfg, out: Path, log: Callable[[str], None] = print,
         leader["same_as_answer"] = bool(same)
         if not same:
             extra[f"one-state leader (seed {d['seed']})"] = baked
-            rescore[f"one-state leader (seed {d['seed']})"] = parse(
-                next(r.source for r in runs.load_run(run_dir).rows if r.id == leader["id"]))
+            rescore[f"one-state leader (seed {d['seed']})"] = parse(leader["raw"])
     if rescore:
         summary["held_out"] = held_out(cfg, rescore, seeds, log=log)
     return extra
