@@ -33,16 +33,8 @@ from search.front import Front, front_members
 from search.funnel import Answer, Funnel
 from search.racing import OPEN, Racing
 from search.results import Cache, Entry, Outcome, mean_and_se, to_outcome
-from search.rundir import (
-    EvaluationRow,
-    FunnelRow,
-    RaceRow,
-    RunDir,
-    read_evaluations,
-    read_funnel,
-    read_races,
-    repair_tail,
-)
+from search.rows import EvaluationRow, FunnelRow, RaceRow, read_evaluations, read_funnel, read_races
+from search.rundir import RunDir, repair_tail
 
 RACE_KEYS = 10**9  # race jobs get keys below -RACE_KEYS (children: ids >= 0; funnel: -1, -2, ...)
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from search.results import Entry, Outcome
-from search.rundir import FunnelRow, RoundRow
+from search.rows import FunnelRow, RoundRow
 
 Evaluate = Callable[[str, list[Entry]], list[Outcome]]
 

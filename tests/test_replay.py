@@ -320,7 +320,7 @@ def test_sign_watch_counts_sign_momentum_children_from_whole_lines_only(tmp_path
 
 def test_goal_timeline_marks_when_sign_momentum_takes_the_lead_for_good(tmp_path):
     from search.experiments.proxy_noise import path_program
-    from search.rundir import EvaluationRow
+    from search.rows import EvaluationRow
 
     adam, lion = library.get("adamw"), path_program(0.95, split=True, sign=True)
     adam2, lion2 = path_program(0.99), path_program(0.99, split=True, sign=True)

@@ -12,20 +12,15 @@ from pathlib import Path
 import pytest
 
 from search import runlock
+from search.rows import ROW_FORMAT, EvaluationRow, FunnelRow, RoundRow, read_evaluations, read_funnel
 from search.rundir import (
     MAX_ROW_BYTES,
-    ROW_FORMAT,
     CheckpointError,
-    EvaluationRow,
-    FunnelRow,
     JsonlLog,
-    RoundRow,
     RowError,
     RunDir,
     RunDirError,
     RunDirLocked,
-    read_evaluations,
-    read_funnel,
     read_jsonl,
     repair_tail,
 )

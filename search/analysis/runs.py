@@ -29,16 +29,8 @@ from search import config, runlock
 from search.backends.base import WORST_FITNESS, BaselineEvaluator, CurveResult, EvaluatorSpec
 from search.funnel import Answer
 from search.funnel import answer as funnel_answer
-from search.rundir import (
-    EvaluationRow,
-    FunnelRow,
-    RaceRow,
-    RoundRow,
-    RunDirError,
-    read_evaluations,
-    read_funnel,
-    read_races,
-)
+from search.rows import EvaluationRow, FunnelRow, RaceRow, RoundRow, read_evaluations, read_funnel, read_races
+from search.rundir import RunDirError
 from simplify import simplify as simplify_program
 
 Point = tuple[float, float]

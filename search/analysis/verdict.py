@@ -64,7 +64,8 @@ def seed_at(run_dir: str | Path, scale: str, log: Callable[[str], None] | None =
         return None
     if scale == "proxy":
         return float(row["fitness"])
-    from search.rundir import RunDirError, read_funnel
+    from search.rows import read_funnel
+    from search.rundir import RunDirError
 
     try:
         funnel, _ = read_funnel(Path(run_dir) / "funnel.jsonl")

@@ -38,7 +38,8 @@ from search.backends.base import EvaluatorSpec
 from search.driver import Driver
 from search.experiments.lion_reach import ranked_programs
 from search.racing import OPEN, Racing
-from search.rundir import RunDir, read_evaluations
+from search.rows import read_evaluations
+from search.rundir import RunDir
 
 Table = dict[str, dict[float, dict[int, float]]]  # program -> lr grid value -> task seed -> fitness
 
