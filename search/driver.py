@@ -10,7 +10,9 @@ pure function of config and seed; a resumed run re-derives the children made aft
 checkpoint and takes their results from the log instead of evaluating again.
 
 The driver owns scheduling and persistence only; the algorithm is ``search.evolution``, the
-answer ``search.funnel``, the row schema ``search.rundir``.
+answer ``search.funnel``, the row schema ``search.rows``. Two of its parts live in modules of
+their own and are mixed into ``Driver``: checkpoint and resume (``search.persistence``) and the
+scheduling of racing's extra task seeds (``search.race_jobs``).
 """
 
 from __future__ import annotations
@@ -31,12 +33,12 @@ from search.backends.base import WORST_FITNESS, Backend, Job
 from search.evolution import Aging, Candidate, Evolution, Islands, SectionMutator, Tournament
 from search.front import Front, front_members
 from search.funnel import Answer, Funnel
-from search.racing import OPEN, Racing
+from search.persistence import Persistence
+from search.race_jobs import RaceJob, RaceScheduling
+from search.racing import Racing
 from search.results import Cache, Entry, Outcome, mean_and_se, to_outcome
-from search.rows import EvaluationRow, FunnelRow, RaceRow, read_evaluations, read_funnel, read_races
-from search.rundir import RunDir, repair_tail
-
-RACE_KEYS = 10**9  # race jobs get keys below -RACE_KEYS (children: ids >= 0; funnel: -1, -2, ...)
+from search.rows import EvaluationRow, FunnelRow, RaceRow
+from search.rundir import RunDir
 
 
 def load_seed(spec: str) -> Program:
@@ -73,21 +75,6 @@ class Stats:
     notes: dict[str, str] = field(default_factory=dict)  # more rows for the display (the replay's)
 
 
-@dataclass(frozen=True)
-class RaceJob:
-    """One more task seed of a program, asked for by the race of the candidate ``race_fp``."""
-
-    key: int
-    fingerprint: str
-    seed: int
-    role: str     # "candidate" or "incumbent"
-    race_fp: str  # the candidate's fingerprint
-    race_id: int  # the candidate's id
-
-    def to_state(self) -> dict:
-        return asdict(self)
-
-
 def make_evolution(cfg, front: Front | None = None) -> Evolution:
     """The evolution a config describes: tournament selection, aging population, its mutations,
     and the front (``search.objectives``, ``search.max_states``)."""
@@ -96,7 +83,7 @@ def make_evolution(cfg, front: Front | None = None) -> Evolution:
                      Islands(s.islands, s.migrate_every), front or Front.from_config(cfg))
 
 
-class Driver:
+class Driver(Persistence, RaceScheduling):
     """Runs one search into a run directory on a backend (see the module's docstring)."""
 
     def __init__(self, cfg, rundir: RunDir, backend: Backend, on_progress: Callable[[Stats], None] | None = None,
@@ -135,85 +122,6 @@ class Driver:
         self._last_ckpt = (time.perf_counter(), 0)
         self.interrupted = False
         self.finished = False
-
-    # --- persistence ---------------------------------------------------------------------------
-
-    def state_dict(self) -> dict:
-        pending = [c.to_state() for c in self.inflight.values()]
-        pending += [c.to_state() for c, _ in self.prefilled if c.id not in self.inflight]
-        waiters = {str(k): [w.to_state() for w in v] for k, v in self.waiters.items()}
-        return {"evolution": self.evolution.state_dict(), "cache": self.cache.state_dict(),
-                "counters": dict(self.counters), "pending": pending, "waiters": waiters,
-                "rows": self.rows, "unconsumed": sorted(self.tail), "started": self.started, "elapsed": self.elapsed(),
-                "eval_seconds": self.eval_seconds, "finished": self.finished,
-                "funnel": {**self.funnel.state_dict(), "next_at": self.funnel_next_at},
-                "races": {"jobs": [j.to_state() for j in self.race_jobs.values()], "seq": self.race_seq,
-                          "rows": self.race_rows}}
-
-    def load_state_dict(self, state: dict) -> None:
-        """A checkpoint's state; one written before the core was split (format 1, the cache and
-        the evaluation counters inside ``evolution``) loads too."""
-        evo = dict(state["evolution"])
-        if "cache" in evo:  # format 1
-            state = {**state, "cache": evo.pop("cache"), "counters": evo["counters"]}
-        self.evolution.load_state_dict(evo)
-        self.cache.load_state_dict(state["cache"])
-        self.counters = {k: int(state["counters"].get(k, 0)) for k in self.counters}
-        self.rows, self.started = state["rows"], state["started"]
-        self.elapsed_before, self.eval_seconds = state["elapsed"], state["eval_seconds"]
-        self.finished = state["finished"]
-        self.funnel.load_state_dict(state["funnel"])
-        self.funnel_next_at = state["funnel"]["next_at"]
-        for c in (Candidate.from_state(d) for d in state["pending"]):
-            self.inflight[c.id] = c
-            self.by_fp[c.fingerprint] = c.id
-        self.waiters = {int(k): [Candidate.from_state(w) for w in v] for k, v in state["waiters"].items()}
-        races = state.get("races") or {"jobs": [], "seq": 0, "rows": 0}
-        self.race_jobs = {d["key"]: RaceJob(**d) for d in races["jobs"]}
-        self.race_seq, self.race_rows = races["seq"], races["rows"]
-
-    def checkpoint(self) -> None:
-        self.rundir.write_checkpoint(self.state_dict())
-        self._last_ckpt = (time.perf_counter(), self.rows)
-
-    def resume(self) -> None:
-        """Load the checkpoint (if any) and the log rows written after it. Every log is read and
-        checked before a torn last line is cut off any of them: a refused run is left as it was."""
-        state = self.rundir.read_checkpoint()
-        rows, self.torn_row = read_evaluations(self.rundir.evaluations.path)
-        fevals, frounds = read_funnel(self.rundir.funnel.path)
-        race_rows, _ = read_races(self.rundir.races.path)
-        self.funnel_log = {(r.round, r.scale, r.fingerprint): r for r in fevals}
-        self.logged_rounds = {r.round for r in frounds}
-        if state is not None:
-            self.load_state_dict(state)
-        if len(rows) < self.rows:
-            raise RuntimeError(f"{self.rundir.evaluations.path} has {len(rows)} rows but the checkpoint "
-                               f"counts {self.rows}: the log was truncated")
-        unconsumed = set(state.get("unconsumed", ())) if state else set()
-        self.tail = {r.id: r for r in rows[: self.rows] if r.id in unconsumed}
-        self.tail.update({r.id: r for r in rows[self.rows:]})
-        self.rows = len(rows)
-        if len(race_rows) < self.race_rows:
-            raise RuntimeError(f"{self.rundir.races.path} has {len(race_rows)} rows but the checkpoint "
-                               f"counts {self.race_rows}: the log was truncated")
-        self.race_tail = {(r.fingerprint, r.seed): r for r in race_rows[self.race_rows:]}
-        self.race_rows = len(race_rows)
-        for log in (self.rundir.evaluations, self.rundir.funnel, self.rundir.races):
-            repair_tail(log.path)
-        if self.race_jobs:
-            jobs = [j for j in (self._race_submission(rj) for rj in self.race_jobs.values()) if j is not None]
-            self.backend.submit(jobs)
-        # pending candidates whose result reached the log after the checkpoint: take it from there
-        if self.inflight:
-            jobs = []
-            for c in list(self.inflight.values()):
-                r = self.tail.get(c.id)
-                if r is not None and r.fingerprint == c.fingerprint and not r.cached:
-                    self.prefilled.append((c, Outcome.of(r)))
-                else:
-                    jobs.append(self._job(c))
-            self.backend.submit(jobs)
 
     # --- the loop ------------------------------------------------------------------------------
 
@@ -367,19 +275,6 @@ class Driver:
         for rj, o in races:
             self._record_race(rj, o)
 
-    def _flush(self) -> None:
-        self.rundir.evaluations.append(self._pending_rows)
-        self._pending_rows = []
-        self.rundir.races.append(self._pending_race_rows)
-        self._pending_race_rows = []
-
-    def _maybe_checkpoint(self, force: bool = False) -> None:
-        t, n = self._last_ckpt
-        rc = self.cfg.run
-        if force or time.perf_counter() - t >= rc.checkpoint_every_s or self.rows - n >= rc.checkpoint_every:
-            self._flush()
-            self.checkpoint()
-
     def _start(self) -> None:
         programs = [load_seed(s) for s in self.cfg.search.seeds]
         jobs = []
@@ -456,68 +351,6 @@ class Driver:
         s, n = self.cfg.search, self.evolution.counters
         if s.restart_every and self.evolution.ready and self.counters["evaluations"] // s.restart_every > n["restarts"]:
             self.evolution.restart(s.restart_from)
-
-    # --- racing --------------------------------------------------------------------------------
-
-    def _maybe_race(self, fp: str) -> None:
-        """Start or continue the race of ``fp`` when the policy asks for another seed: the
-        candidate and, where it lacks that seed, the incumbent (the best other program known)."""
-        if not self.racing.enabled or any(fp in (j.race_fp, j.fingerprint) for j in self.race_jobs.values()):
-            return  # one seed at a time: its race (or a seed of it) is being scored
-        entry = self.cache.get(fp)
-        if entry is None or not entry.seeds or entry.fitness <= WORST_FITNESS:
-            return
-        niche = self.front.niche_of(fp, entry.source) if self._by_niche() else None
-        members = self.evolution.population if niche is None else self.front.peers(self.evolution.population, niche)
-        others = [i.fitness for i in members if i.fingerprint != fp]
-        if not self.racing.worth_racing(entry.fitness, others):
-            return
-        inc = self.front.best(self.cache, niche, exclude=fp)  # the best other program (of its niche)
-        if inc is not None and self.racing.verdict(entry.seeds, inc.seeds) != OPEN:
-            return
-        seed = self.racing.next_seed(entry.seeds)
-        if seed is None:
-            return
-        jobs = [self._race_job(entry, seed, "candidate", entry)]
-        busy = {(j.fingerprint, j.seed) for j in self.race_jobs.values()}
-        if inc is not None and inc.seeds and seed not in inc.seeds and (inc.fingerprint, seed) not in busy:
-            jobs.append(self._race_job(inc, seed, "incumbent", entry))
-        self.backend.submit([j for j in jobs if j is not None])
-
-    def _race_job(self, entry: Entry, seed: int, role: str, race: Entry) -> Job | None:
-        self.race_seq += 1
-        rj = RaceJob(-(RACE_KEYS + self.race_seq), entry.fingerprint, seed, role, race.fingerprint, race.id)
-        self.race_jobs[rj.key] = rj
-        return self._race_submission(rj)
-
-    def _race_submission(self, rj: RaceJob) -> Job | None:
-        """The job that scores ``rj``, or None when the log already holds its result."""
-        logged = self.race_tail.get((rj.fingerprint, rj.seed))
-        if logged is not None:
-            self.race_prefilled.append((rj, Outcome.of(logged)))
-            return None
-        entry = self.cache.get(rj.fingerprint)
-        lr = tuple(sorted(entry.lr_scales.items())) or None
-        return Job(rj.key, prune(parse(entry.source)), "proxy", seeds=(rj.seed,), lr_scales=lr, kind="race")
-
-    def _record_race(self, rj: RaceJob, o: Outcome) -> None:
-        """A race result: the program's entry and its members in the population take the new
-        mean; the row is logged; the race goes on if the paired test is still open."""
-        self.race_jobs.pop(rj.key, None)
-        self.counters["race_evaluations"] += 1
-        scored = o.seeds or {rj.seed: o.fitness}
-        entry = self.cache.add_seeds(rj.fingerprint, o._replace(seeds=scored))
-        self.evolution.rescore(rj.fingerprint, entry.fitness)
-        if self.race_tail.pop((rj.fingerprint, rj.seed), None) is None:
-            self._pending_race_rows.append(RaceRow(
-                id=entry.id, fingerprint=rj.fingerprint, seed=rj.seed, role=rj.role, race=rj.race_id,
-                fitness=scored.get(rj.seed, o.fitness), mean=entry.fitness, se=entry.se, seeds=len(entry.seeds),
-                tasks=o.tasks, lr_scales=o.lr_scales, reason=o.reason, seconds=round(o.seconds, 6),
-                evaluations=self.counters["evaluations"], time=round(self.elapsed(), 3)))
-            self.race_rows += 1
-        self._maybe_race(rj.race_fp)
-        if rj.fingerprint != rj.race_fp:  # an incumbent's own race may have waited for this seed
-            self._maybe_race(rj.fingerprint)
 
     # --- funnel --------------------------------------------------------------------------------
 
