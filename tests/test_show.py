@@ -19,7 +19,7 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from dsl.check import analyze  # noqa: E402
 from dsl.parse import parse  # noqa: E402
-from search.analysis import plots, runs  # noqa: E402
+from search.analysis import ancestry, plots, runs  # noqa: E402
 from search.cli import main  # noqa: E402
 from simplify.equiv import equivalent  # noqa: E402
 
@@ -80,7 +80,7 @@ def test_lineage_runs_from_a_seed_to_the_answer_by_parent_links(run_dir):
     summary = json.loads((run_dir / "summary.json").read_text())
     ans = runs.answer(run)
     assert ans.id == summary["answer"]["id"] and ans.scale == summary["answer"]["scale"]
-    steps = runs.lineage(run, ans.id)
+    steps = ancestry.lineage(run, ans.id)
     by_id = {r["id"]: r for r in raw_rows(run_dir)}
     assert steps[0].parent is None and steps[0].mutation == "seed" and steps[0].diff == ()
     assert steps[-1].id == ans.id
@@ -106,7 +106,7 @@ def test_each_lineage_diff_is_its_mutation(run_dir):
     ids = [t.id for t in runs.top_programs(run, k=5, simplify=False)]
     checked = 0
     for i in ids:
-        for step in runs.lineage(run, i)[1:]:
+        for step in ancestry.lineage(run, i)[1:]:
             assert re.match(r"(insert|delete|modify) \d+: ", step.mutation), step.mutation
             assert list(step.diff) == expected_diff(step.mutation), (step.mutation, step.diff)
             checked += 1
@@ -367,14 +367,14 @@ def test_failures_are_counted_by_reason_and_hurdle_stops_kept_apart(tmp_path, ca
 
 def test_lineage_folds_runs_of_unchanged_cache_hits(tmp_path, capsys, monkeypatch):
     run = runs.load_run(synthetic_run(tmp_path))
-    steps = runs.lineage(run, 7)
+    steps = ancestry.lineage(run, 7)
     assert [s.unchanged for s in steps] == [False, True, True, True, False, True, False, False]
-    folded = runs.fold_lineage(steps)
-    kinds = [("fold", tuple(s.id for s in x.steps)) if isinstance(x, runs.FoldedSteps) else x.id for x in folded]
+    folded = ancestry.fold_lineage(steps)
+    kinds = [("fold", tuple(s.id for s in x.steps)) if isinstance(x, ancestry.FoldedSteps) else x.id for x in folded]
     # a lone cache hit (5) is not worth a fold; a cache hit that changes behaviour (6) always shows
     assert kinds == [0, ("fold", (1, 2, 3)), 4, 5, 6, 7]
     assert folded[1].diff == ("+ t1 = sin(g)", "+ t2 = cos(w)", "+ t3 = exp(m)")
-    assert runs.fold_lineage(steps[:4]) == steps[:1] + [runs.FoldedSteps(tuple(steps[1:3]), folded[1].diff[:2]),
+    assert ancestry.fold_lineage(steps[:4]) == steps[:1] + [ancestry.FoldedSteps(tuple(steps[1:3]), folded[1].diff[:2]),
                                                         steps[3]]  # the last step (the answer) is never folded
     monkeypatch.setenv("COLUMNS", "200")
     assert main(["show", str(run.path), "--no-plots", "--no-simplify"]) == 0

@@ -1,9 +1,11 @@
-"""Reading a run directory back: top programs, the lineage of the best, statistics, plot data.
+"""Reading a run directory back: top programs, the answer, statistics, plot data.
 
 Everything here is a pure function of the files a run leaves (``evaluations.jsonl``,
 ``funnel.jsonl``, ``summary.json``, ``config.yaml``), so ``optsearch show`` works on a finished,
 an interrupted or a still running search alike, and the replay report reuses the same records.
-A log that cannot be read raises ``InspectError`` naming the file and the line.
+A log that cannot be read raises ``InspectError`` naming the file and the line. A program's
+lineage is ``search.analysis.ancestry``; all of it at once, as ``show`` prints it,
+``search.analysis.overview``.
 
 Part of the analysis layer (``search/analysis/``): it reads what the core writes and imports
 only the core, never the experiments or the CLI.
@@ -11,11 +13,10 @@ only the core, never the experiments or the CLI.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -108,7 +109,8 @@ def _json_file(p: Path) -> dict | None:
     return doc
 
 
-def _program(row: EvaluationRow, path: Path) -> Program:
+def row_program(row: EvaluationRow, path: Path) -> Program:
+    """The program ``row`` records; ``InspectError`` naming its line if it does not parse."""
     try:
         return parse(row.source)
     except ProgramError as exc:
@@ -173,7 +175,7 @@ def top_programs(run: Run, k: int = 10, simplify: bool = True) -> list[TopProgra
     scores = funnel_scores(run)
     out = []
     for rank, r in enumerate(distinct_best(run)[:k], 1):
-        program = _program(r, run.path / "evaluations.jsonl")
+        program = row_program(r, run.path / "evaluations.jsonl")
         simple, family = simplified(program) if simplify else (None, None)
         out.append(TopProgram(rank, r.id, r.fingerprint, r.fitness, one_line(program),
                               one_line(simple) if simple is not None else None, family,
@@ -182,7 +184,7 @@ def top_programs(run: Run, k: int = 10, simplify: bool = True) -> list[TopProgra
     return out
 
 
-# --- the best program and its lineage -----------------------------------------------------------
+# --- the answer ---------------------------------------------------------------------------------
 
 def answer(run: Run) -> Answer | None:
     """The run's answer (``search.funnel.answer``, the driver's own definition): summary.json's
@@ -197,104 +199,6 @@ def answer(run: Run) -> Answer | None:
             raise InspectError(f"{run.path / 'summary.json'}: bad answer ({exc!r})") from None
     top = distinct_best(run)
     return funnel_answer(run.funnel, run.scales, top[0] if top else None)
-
-
-@dataclass(frozen=True)
-class LineageStep:
-    id: int
-    parent: int | None
-    mutation: str
-    fitness: float
-    cached: bool
-    diff: tuple[str, ...]   # changed statement lines: "- old", "+ new" (empty for the seed)
-    program: str            # one line
-    fingerprint: str = ""
-    unchanged: bool = False  # same fingerprint as its parent: dead code or a no-op, behaviour unchanged
-
-
-def program_diff(before: Program, after: Program) -> list[str]:
-    """Changed lines between two programs' canonical sources (no context, no headers)."""
-    a = [x.strip() for x in str(before).splitlines()[1:]]
-    b = [x.strip() for x in str(after).splitlines()[1:]]
-    return [f"{line[0]} {line[1:]}" for line in difflib.unified_diff(a, b, lineterm="", n=0)
-            if not line.startswith(("---", "+++", "@@"))]
-
-
-def lineage(run: Run, id: int) -> list[LineageStep]:
-    """The chain of ancestors of ``id`` from its seed (no parent) to it, one mutation per step.
-
-    ``InspectError`` if an ancestor is missing from the log or the parent links form a cycle.
-    """
-    log = run.path / "evaluations.jsonl"
-    by_id = {r.id: r for r in run.rows}
-    if id not in by_id:
-        raise InspectError(f"{log}: no row with id {id}")
-    chain = [by_id[id]]
-    seen = {id}
-    while chain[-1].parent is not None:
-        p = chain[-1].parent
-        if p not in by_id:
-            raise InspectError(f"{log}:{chain[-1].line}: parent {p} of id {chain[-1].id} is not in the log")
-        if p in seen:
-            raise InspectError(f"{log}:{chain[-1].line}: parent links form a cycle at id {p}")
-        seen.add(p)
-        chain.append(by_id[p])
-    chain.reverse()
-    steps, prev, prev_fp = [], None, None
-    for r in chain:
-        program = _program(r, log)
-        diff = tuple(program_diff(prev, program)) if prev is not None else ()
-        steps.append(LineageStep(r.id, r.parent, r.mutation, r.fitness, r.cached, diff, one_line(program),
-                                 r.fingerprint, prev_fp is not None and r.fingerprint == prev_fp))
-        prev, prev_fp = program, r.fingerprint
-    return steps
-
-
-@dataclass(frozen=True)
-class FoldedSteps:
-    """Consecutive lineage steps folded into one line: cache hits that left the program's
-    behaviour unchanged (same fingerprint as their parent), i.e. dead code coming and going."""
-
-    steps: tuple[LineageStep, ...]
-    diff: tuple[str, ...]   # their net change: the dead code left behind ("- old", "+ new")
-
-    @property
-    def fitness(self) -> float:
-        return self.steps[-1].fitness
-
-
-def fold_lineage(steps: Sequence[LineageStep], min_run: int = 2) -> list[LineageStep | FoldedSteps]:
-    """``steps`` with each run of at least ``min_run`` cache-hit, behaviour-unchanged steps folded
-    into one ``FoldedSteps`` (most of a long lineage: dead code coming and going). A cache hit
-    that changes behaviour (it reached a program scored before) stays, and so do the seed and the
-    last step (the answer)."""
-    out: list[LineageStep | FoldedSteps] = []
-    run: list[LineageStep] = []
-
-    def flush() -> None:
-        if len(run) >= min_run:
-            before = out[-1]
-            assert isinstance(before, LineageStep)  # the seed comes first, and two folds never touch
-            out.append(FoldedSteps(tuple(run), tuple(_line_diff(before.program, run[-1].program))))
-        else:
-            out.extend(run)
-        run.clear()
-
-    for i, s in enumerate(steps):
-        if 0 < i < len(steps) - 1 and s.cached and s.unchanged:
-            run.append(s)
-            continue
-        flush()
-        out.append(s)
-    flush()
-    return out
-
-
-def _line_diff(before: str, after: str) -> list[str]:
-    """``program_diff`` on two ``one_line`` forms (statements joined by "; ")."""
-    a, b = before.split("; "), after.split("; ")
-    return [f"{line[0]} {line[1:]}" for line in difflib.unified_diff(a, b, lineterm="", n=0)
-            if not line.startswith(("---", "+++", "@@"))]
 
 
 # --- statistics ---------------------------------------------------------------------------------
@@ -353,7 +257,7 @@ def statistics(run: Run) -> Statistics:
     log = run.path / "evaluations.jsonl"
     for r in children:
         if r.length is None or r.redundant is None:
-            p = _program(r, log)
+            p = row_program(r, log)
             statements += len(p.statements)
             redundant += len(analyze(p).redundant)
         else:
@@ -476,37 +380,3 @@ def retrain_curves(run: Run, source: str, baselines: Sequence[str] = ("adamw", "
 def _mean(curves: list[list[float]]) -> list[float]:
     n = min(len(c) for c in curves)
     return [sum(c[i] for c in curves) / len(curves) for i in range(n)]
-
-
-# --- everything at once -------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Report:
-    run_dir: str
-    finished: bool
-    answer: Answer | None
-    top: list[TopProgram]
-    lineage: list[LineageStep]
-    stats: Statistics
-    progress: list[Point]
-    meta: dict[str, list[Point]]
-    notes: list[str]
-
-    def to_json(self) -> dict:
-        return asdict(self)
-
-
-def report(run: Run, k: int = 10, simplify: bool = True) -> Report:
-    """What ``optsearch show`` prints, as one record."""
-    ans = answer(run)
-    notes = []
-    if run.torn:
-        notes.append("the log's last line was cut by an interruption and is ignored")
-    if run.live is not None:
-        who = f" (pid {run.live})" if run.live else ""
-        notes.append(f"the search is still running{who}; this is a snapshot of its logs")
-    elif run.summary is None:
-        notes.append("no summary.json: the run has not finished (or is still running)")
-    steps = lineage(run, ans.id) if ans is not None else []
-    return Report(str(run.path), bool((run.summary or {}).get("finished")), ans, top_programs(run, k, simplify),
-                  steps, statistics(run), progress_points(run), meta_points(run), notes)

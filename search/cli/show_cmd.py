@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from search.analysis import plots, runs
+from search.analysis import ancestry, overview, plots, runs
 from search.analysis.digits import fixed as _f
 from search.cli import jsonout
 from search.cli.common import fail
@@ -135,9 +135,9 @@ def render(rep, plots_written: dict[str, str], full_lineage: bool = False, full:
         lin.add_column("fitness", justify="right", no_wrap=True)
         lin.add_column("mutation / diff", overflow="fold")
         step = {s.id: i for i, s in enumerate(rep.lineage)}
-        shown = rep.lineage if full_lineage else runs.fold_lineage(rep.lineage)
+        shown = rep.lineage if full_lineage else ancestry.fold_lineage(rep.lineage)
         for k, item in enumerate(shown):
-            if isinstance(item, runs.FoldedSteps):
+            if isinstance(item, ancestry.FoldedSteps):
                 first, last, n = item.steps[0], item.steps[-1], len(item.steps)
                 plus = sum(d.startswith("+") for d in item.diff)
                 cell = Text(f"... {n} cache-hit steps folded (--full-lineage shows them): behaviour unchanged "
@@ -196,7 +196,7 @@ def run(args) -> int:
         return fail(f"--top must be at least 1, got {args.top}")
     try:
         run_ = runs.load_run(args.run_dir)
-        rep = runs.report(run_, args.top, simplify=not args.no_simplify)
+        rep = overview.report(run_, args.top, simplify=not args.no_simplify)
     except runs.InspectError as exc:
         return fail(str(exc))
     written: dict[str, str] = {}
