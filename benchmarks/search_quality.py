@@ -20,20 +20,17 @@ from pathlib import Path
 
 from search import config as config_mod
 from search.backends.base import EvaluatorSpec
+from search.experiments.hurdles import children_sample, hurdle_check, hurdle_curves, simulate_hurdles
 from search.experiments.lion_reach import PATH
 from search.experiments.replay import CONFIG_V2
 from search.experiments.search_quality import (
     assess,
-    children_sample,
     distinct,
-    hurdle_check,
-    hurdle_curves,
     lr_race_check,
     panel,
     run_searches,
     score_table,
     search_figures,
-    simulate_hurdles,
 )
 from search.racing import Racing
 

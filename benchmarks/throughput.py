@@ -116,7 +116,7 @@ def main(argv=None) -> dict:
 
 def simulated(args) -> dict:
     """The ``--simulate`` step: settings compared on curves scored once (no search runs)."""
-    from search.experiments.search_quality import children_sample, hurdle_curves
+    from search.experiments.hurdles import children_sample, hurdle_curves
     from search.experiments.search_quality import panel as make_panel
     from search.experiments.throughput import simulate
 

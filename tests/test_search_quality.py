@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.experiments.search_quality import assess, k_seeds, kendall_tau, raced, simulate_hurdles, truth
+from search.experiments.hurdles import simulate_hurdles
+from search.experiments.search_quality import assess, k_seeds, kendall_tau, raced, truth
 from search.racing import Racing
 
 # Four programs, two lr grid values, four task seeds. "lucky" wins seed 0 and nothing else;

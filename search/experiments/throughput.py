@@ -31,7 +31,8 @@ from dsl.program import Program
 from proxy_tasks import compile_cache, training
 from search.analysis import runs
 from search.backends.base import EvaluatorSpec
-from search.experiments.search_quality import children_sample, kendall_tau
+from search.experiments.hurdles import children_sample
+from search.experiments.search_quality import kendall_tau
 
 
 @contextmanager
@@ -187,8 +188,8 @@ SCHEMES = {
 
 def simulate(children: dict, panel_curves: dict, table: Mapping, top: Sequence[str], n_points: int,
              ceiling: float | None, watch: Sequence[str] = ()) -> list[dict]:
-    """Every setting of ``SCHEMES`` on curves scored once (``search_quality.simulate_hurdles``)."""
-    from search.experiments.search_quality import simulate_hurdles
+    """Every setting of ``SCHEMES`` on curves scored once (``hurdles.simulate_hurdles``)."""
+    from search.experiments.hurdles import simulate_hurdles
 
     final = {n: {float(x): (v["0"] if isinstance(v, dict) else v[0]) for x, v in table[n].items()}
              for n in panel_curves}
