@@ -50,7 +50,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--profile-only", action="store_true", help="part 1 only (OUT/profile.json)")
     ap.add_argument("--simulate", metavar="CURVES", help="only simulate the staged settings of "
                     "search.experiments.throughput.SCHEMES on the curves in this JSON (scored with "
-                    "search_quality.hurdle_curves to 30%% of training at the config's validation points, "
+                    "hurdles.hurdle_curves to 30%% of training at the config's validation points, "
                     "for 150 children of the second replay and the panel, if the file does not exist)")
     args = ap.parse_args(argv)
     if args.simulate:
