@@ -33,12 +33,12 @@ from dsl import analyze, parse
 from dsl.program import Program
 from search import config as config_mod
 from search.analysis import runs
-from search.backends import make_backend
 from search.backends.base import EvaluatorSpec
 from search.driver import Driver
 from search.experiments.lion_reach import ranked_programs
 from search.racing import OPEN, Racing
 from search.rundir import RunDir, read_evaluations
+from search.session import make_backend
 
 Table = dict[str, dict[float, dict[int, float]]]  # program -> lr grid value -> task seed -> fitness
 
