@@ -29,11 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from search import config
-from search.backends import make_backend
 from search.backends.ray_backend import SINGLE_THREAD_XLA_FLAGS
 from search.backends.simulated import SimulatedBackend
 from search.driver import Driver
 from search.rundir import RunDir
+from search.session import make_backend
 
 
 def base_config(args, **over) -> config.Config:

@@ -296,6 +296,12 @@ class RunDir:
         if self._unlock is not None:
             self._unlock()
 
+    def __enter__(self) -> RunDir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def _holds_run(path: Path) -> bool:
     return (path / "config.yaml").exists() or (path / "evaluations.jsonl").exists()

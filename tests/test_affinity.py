@@ -60,7 +60,7 @@ def test_pin_process_restricts_every_thread():
 @linux
 def test_run_pin_core_pins_the_local_backend_process_before_xla(tmp_path):
     code = (
-        "import os; from search import config; from search.backends import make_backend\n"
+        "import os; from search import config; from search.session import make_backend\n"
         "from search.backends import affinity\n"
         f"affinity.lock_dir = lambda: __import__('pathlib').Path({str(tmp_path)!r})\n"
         "cfg = config.from_dict({'evaluator': {'factory': 'search.backends.toy:ToyEvaluator', 'tasks': {'toy': 1.0}},"

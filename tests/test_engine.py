@@ -12,12 +12,13 @@ import pytest
 
 from dsl import analyze, library, parse
 from search import config
-from search.backends import LocalBackend, make_backend
+from search.backends import LocalBackend
 from search.backends.base import EvaluatorSpec
 from search.driver import Driver
 from search.evolution import Aging, Candidate, Evolution, Individual, SectionMutator, Tournament
 from search.results import Cache, Outcome
 from search.rundir import CheckpointError, RunDir
+from search.session import make_backend
 
 TOY = "search.backends.toy:ToyEvaluator"
 TIMING = ("seconds", "time")

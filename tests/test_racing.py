@@ -11,11 +11,11 @@ import pytest
 
 from dsl import analyze, library, parse
 from search import config
-from search.backends import make_backend
 from search.driver import Driver
 from search.racing import BETTER, OPEN, WORSE, Racing
 from search.rows import read_races
 from search.rundir import RunDir
+from search.session import make_backend
 
 # True mean and per-seed luck of two seed programs: on task seed 0 AdamW is lucky (0.30 against
 # Lion's 0.10); over four seeds Lion is the better one (0.105 against 0.0625).

@@ -11,11 +11,11 @@ ray = pytest.importorskip("ray")
 
 from dsl import library  # noqa: E402
 from search import config  # noqa: E402
-from search.backends import make_backend  # noqa: E402
 from search.backends.base import EvaluatorSpec, Job  # noqa: E402
 from search.backends.ray_backend import RayBackend, init_ray  # noqa: E402
 from search.driver import Driver  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
+from search.session import make_backend  # noqa: E402
 
 TOY = "search.backends.toy:ToyEvaluator"
 

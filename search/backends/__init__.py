@@ -1,5 +1,6 @@
 """Backends: where evaluations run. ``BACKENDS`` is the table the config's ``backend`` key names;
-``make_backend(cfg)`` builds the one a config asks for.
+``search.session.make_backend(cfg)`` builds the one a config asks for (checking the evaluator
+settings first, which needs the config: this package imports nothing of it).
 
 A new backend is a class that follows ``base.Backend`` and one entry here: a function from the
 config to the backend, importing its module lazily (Ray costs seconds to import).
@@ -31,14 +32,4 @@ def _ray(cfg) -> Backend:
 BACKENDS: dict[str, Callable[[Any], Backend]] = {"local": _local, "ray": _ray}
 
 
-def make_backend(cfg) -> Backend:
-    """The backend ``cfg.backend`` names. Evaluator settings are checked against the task registry
-    first, so a bad one is a ``ConfigError`` naming its key path (``evaluator.overrides.steps``)
-    rather than an exception from inside the evaluator (or a Ray actor)."""
-    from search.config import check_evaluator  # search.config imports this package
-
-    check_evaluator(cfg)
-    return BACKENDS[cfg.backend](cfg)
-
-
-__all__ = ["BACKENDS", "Backend", "EvaluatorSpec", "Failed", "Job", "LocalBackend", "WORST_FITNESS", "make_backend"]
+__all__ = ["BACKENDS", "Backend", "EvaluatorSpec", "Failed", "Job", "LocalBackend", "WORST_FITNESS"]

@@ -10,14 +10,13 @@ import sys
 from pathlib import Path
 
 from dsl.program import Program
-from search import config
-from search.backends import make_backend
+from search import config, session
 from search.cli.common import fail, graceful_stop
 from search.cli.front_view import print_front
 from search.cli.progress import Heartbeat, Progress, print_summary
 from search.driver import Driver, load_seed
 from search.mutate import MutationFailed
-from search.rundir import RunDir, RunDirError, WriteFailed, default_out
+from search.rundir import RunDirError, WriteFailed, default_out
 
 NAME = "run"
 HELP = "run an evolutionary search from a YAML config"
@@ -86,7 +85,7 @@ def run(args) -> int:
         tasks = ", ".join(map(str, cfg.evaluator.tasks or ()))
         with Heartbeat(stream=sys.stderr, stage=f"preparing the {cfg.backend} backend: building the proxy tasks "
                                                 f"({tasks}) and their AdamW baselines"):
-            backend = make_backend(cfg)
+            backend = session.make_backend(cfg)
             backend.prepare()
     except config.ConfigError as exc:
         return fail(f"{where}: {exc}")
@@ -95,11 +94,12 @@ def run(args) -> int:
             backend.close()
         return fail(f"{where}: {_evaluator_error(cfg, exc)}")
     try:
-        rundir = RunDir.create(out, config.dump(cfg))
+        opened = session.start(out, cfg)
     except (RunDirError, OSError) as exc:
         backend.close()
         return fail(str(exc))
-    print(f"run directory: {rundir.path}", file=sys.stderr)
-    search = Driver(cfg, rundir, backend)
-    live = cfg.run.progress and not args.no_progress and sys.stdout.isatty()
-    return execute(search, f"optsearch run {cfg.name} ({cfg.backend})", live)
+    with opened:
+        print(f"run directory: {opened.rundir.path}", file=sys.stderr)
+        search = Driver(cfg, opened.rundir, backend)
+        live = cfg.run.progress and not args.no_progress and sys.stdout.isatty()
+        return execute(search, f"optsearch run {cfg.name} ({cfg.backend})", live)

@@ -19,11 +19,11 @@ import numpy as np
 from dsl import parse
 from dsl.program import Program
 from search import config as config_mod
-from search.backends import make_backend
 from search.backends.base import EvaluatorSpec
 from search.driver import Driver
 from search.rows import read_evaluations
 from search.rundir import RunDir
+from search.session import make_backend
 
 
 def hurdle_check(cfg, programs: Mapping[str, Program], top: Sequence[str], quantile: float, evaluations: int,

@@ -39,9 +39,9 @@ from dsl import library
 from dsl.parse import parse
 from dsl.printer import one_line, to_source
 from search import config as config_mod
+from search import session
 from search.analysis import plots, runs
 from search.analysis.digits import signed
-from search.backends import make_backend
 from search.backends.base import WORST_FITNESS
 from search.driver import Driver
 from search.experiments import front_replay
@@ -57,7 +57,7 @@ from search.experiments.compare import (
     verdict,
 )
 from search.experiments.report import render_report, seed_digest
-from search.rundir import RunDir, atomic_write
+from search.rundir import atomic_write
 from simplify import simplify
 from simplify.derivation import render
 from simplify.family import sign_momentum
@@ -139,24 +139,18 @@ def run_search(cfg, out: Path, backend, progress: ProgressFactory | None = None,
         if summary.get("finished"):
             log(f"seed {cfg.seed}: the search in {out} finished before; kept")
             return summary
-    # the run directory's lock is held until rundir.close(): a second replay of the same folder
-    # stops here with RunDirLocked instead of writing the seed's logs twice
-    resuming = (out / "config.yaml").exists()
-    rundir = RunDir.open(out) if resuming else RunDir.create(out, config_mod.dump(cfg))
-    try:
-        if resuming:
-            cfg = config_mod.load_run_config(rundir.config_path)
-            search = Driver(cfg, rundir, backend)
+    # the run directory's lock is held until the session closes: a second replay of the same
+    # folder stops here with RunDirLocked instead of writing the seed's logs twice
+    with session.open_run(out, cfg) as opened:
+        cfg = opened.cfg
+        search = Driver(cfg, opened.rundir, backend)
+        if opened.resumed:
             search.resume()
             log(f"seed {cfg.seed}: resuming the search in {out} at {search.counters['evaluations']} evaluations")
-        else:
-            search = Driver(cfg, rundir, backend)
         if progress is None:
             return search.run(stop=stop)
         with progress(f"replay search seed {cfg.seed}") as on_progress:
             return search.run(stop=stop, on_progress=SignWatch(out / "evaluations.jsonl", on_progress))
-    finally:
-        rundir.close()
 
 
 class SignWatch:
@@ -348,7 +342,7 @@ def replay(opts: Options, log: Log = print, progress: ProgressFactory | None = N
     seeds_out = summary["seeds"]
     cfgs = [config_mod.load(opts.config_path, list(opts.overrides) + [f"seed={s}"]) for s in range(opts.seeds)]
     todo = [c for c in cfgs if c.seed not in {d["seed"] for d in seeds_out}]
-    backend = make_backend(cfgs[0]) if todo else None
+    backend = session.make_backend(cfgs[0]) if todo else None
     try:
         for cfg in todo:
             run_dir = out / "runs" / f"seed{cfg.seed}"
