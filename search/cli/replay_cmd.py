@@ -125,7 +125,7 @@ def _run(args, opts: Options, out: Path) -> int:
         return fail(str(exc))
     except MutationFailed as exc:
         return fail(f"the search stopped: {exc} (nothing written is lost; check the mutation section of the config)")
-    if summary.get("interrupted"):
+    if summary.interrupted:
         print(f"interrupted; nothing is lost. Continue with: {opts.command}", file=sys.stderr)
         return 130
-    return 0 if summary["seeds"] else 1
+    return 0 if summary.seeds else 1

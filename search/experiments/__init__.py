@@ -1,7 +1,10 @@
 """The experiments layer of ``search/``: research pipelines built on the search.
 
 - ``replay``: the Lion rediscovery end to end (``optsearch replay lion``);
-- ``report``: the replay's ``report.md``, rendered from its summary;
+- ``report``: the replay's ``report.md``, rendered from its summary (``replay_summary``: the
+  typed ``summary.json``); the replay's stages have their own modules (``replay_options``,
+  ``goal_timeline``, ``seed_analysis``, ``goal``, ``front_replay``, ``previous_replay``,
+  ``replay_outputs``);
 - ``compare``: the tuned comparison on meta-validation tasks (every optimizer at its best point
   of one learning-rate x weight-decay grid);
 - ``lion_reach``: is Lion within the replay's reach (``benchmarks/lion_reach.py``);

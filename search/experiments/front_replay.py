@@ -1,8 +1,8 @@
 """What a replay on the front (#28) is judged on, per seed: the front itself, the one-state niche
 (its leader after simplification, and when a sign-momentum program first led it), and the fittest
 program and the one-state leader re-scored against Lion's form on task seeds the search never
-used, paired seed by seed. ``replay.finish`` calls ``seed_front`` and ``held_out``; the report
-renders them (``report.front_section``).
+used, paired seed by seed. ``replay.finish`` calls ``judge`` (``seed_front`` and ``held_out``,
+as JSON, into the typed summary); the report renders them (``report.front_section``).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from search.analysis import front as front_mod
 from search.analysis import plots, runs
 from search.experiments.compare import bake_lr, best_lr_scale, verdict
 from search.experiments.front_study import LION_FORM, known_programs, niche_timeline
+from search.experiments.replay_summary import HeldOut, ReplaySummary
+from search.experiments.seed_result import FrontStudy
 from simplify.family import sign_momentum
 
 HELD_OUT = tuple(range(4, 12))  # task seeds neither the search (0) nor racing (1-3) scored
@@ -53,7 +55,7 @@ def held_out(cfg, programs: Mapping[str, Program], seeds: Sequence[int] = HELD_O
     """Each program and Lion's form scored on ``seeds`` by the config's evaluator (its lr grid),
     and each program's fitness minus Lion's form's, seed by seed: mean ± sd, wins, and which leads
     ("leads"/"trails" only beyond one sd of the paired differences, else "ties")."""
-    from search.experiments.lion_reach import ranking  # lion_reach imports replay: import here
+    from search.experiments.lion_reach import ranking  # looked up when called: tests replace it
 
     scored = {LION_FORM: known_programs()[LION_FORM], **programs}
     log(f"held-out task seeds {list(seeds)}: scoring {len(scored)} programs against {LION_FORM}")
@@ -77,33 +79,33 @@ def _sd(x: np.ndarray) -> float:
     return float(np.std(x, ddof=1)) if len(x) > 1 and np.all(np.isfinite(x)) else float("nan")
 
 
-def judge(summary: dict, cfg, out: Path, log: Callable[[str], None] = print,
+def judge(summary: ReplaySummary, cfg, out: Path, log: Callable[[str], None] = print,
           seeds: Sequence[int] = HELD_OUT) -> dict[str, Program]:
-    """Fill ``summary`` with each seed's front and one-state niche (``seed["front_study"]``) and
-    the held-out comparison with Lion's form (``summary["held_out"]``); return the one-state
+    """Fill ``summary`` with each seed's front and one-state niche (``SeedResult.front_study``)
+    and the held-out comparison with Lion's form (``summary.held_out``); return the one-state
     leaders that are not already the seed's answer, for the meta-validation comparison."""
     from dsl.check import analyze
 
     extra: dict[str, Program] = {}
     rescore: dict[str, Program] = {}
-    for d in summary["seeds"]:
-        run_dir = Path(d.get("run_dir") or "")
-        if not d.get("run_dir") or not (run_dir / "evaluations.jsonl").exists():
-            log(f"seed {d['seed']}: no run directory at {run_dir}; no front")
+    for d in summary.seeds:
+        run_dir = Path(d.run_dir or "")
+        if not d.run_dir or not (run_dir / "evaluations.jsonl").exists():
+            log(f"seed {d.seed}: no run directory at {run_dir}; no front")
             continue
-        d["front_study"] = seed_front(cfg, run_dir, out, d["seed"])
-        leader = d["front_study"]["one_state"].get("leader")
-        answer = d.get("answer")
-        if answer and answer.get("raw"):
-            rescore[f"fittest (seed {d['seed']})"] = parse(answer["raw"])
+        d.front_study = FrontStudy.from_json(seed_front(cfg, run_dir, out, d.seed), "front_study")
+        leader = d.one_state_leader
+        answer = d.answer
+        if answer and answer.raw:
+            rescore[f"fittest (seed {d.seed})"] = parse(answer.raw)
         if leader is None:
             continue
-        baked = parse(leader["baked"])
-        same = answer and analyze(baked).fingerprint == analyze(parse(answer["simplified"])).fingerprint
-        leader["same_as_answer"] = bool(same)
+        baked = parse(leader.baked)
+        same = answer and analyze(baked).fingerprint == analyze(parse(answer.simplified)).fingerprint
+        leader.same_as_answer = bool(same)
         if not same:
-            extra[f"one-state leader (seed {d['seed']})"] = baked
-            rescore[f"one-state leader (seed {d['seed']})"] = parse(leader["raw"])
+            extra[f"one-state leader (seed {d.seed})"] = baked
+            rescore[f"one-state leader (seed {d.seed})"] = parse(leader.raw)
     if rescore:
-        summary["held_out"] = held_out(cfg, rescore, seeds, log=log)
+        summary.held_out = HeldOut.from_json(held_out(cfg, rescore, seeds, log=log), "held_out")
     return extra

@@ -56,17 +56,17 @@ def known_programs() -> dict[str, Program]:
 def results_programs(results: Path) -> dict[str, Program]:
     """Programs from committed replays: each answer of the third replay (``lion_rediscovery_v3``)
     and the second replay's ``m / sqrt(w)`` program (seed 2, id 633)."""
-    import json
+    from search.experiments import replay_summary
 
     out: dict[str, Program] = {}
     for folder in [results / "lion_rediscovery_v3"]:
         summary = folder / "summary.json"
         if not summary.exists():
             continue
-        for s in json.loads(summary.read_text()).get("seeds", []):
-            ans = s.get("answer")
-            if ans and ans.get("raw"):
-                out[f"third replay seed {s['seed']} answer (id {ans['id']})"] = parse(ans["raw"])
+        for s in replay_summary.load(summary).seeds or []:
+            ans = s.answer
+            if ans and ans.raw:
+                out[f"third replay seed {s.seed} answer (id {ans.id})"] = parse(ans.raw)
     v2 = results / "lion_rediscovery_v2" / "runs" / "seed2" / "evaluations.jsonl"
     if v2.exists():
         for r in runs.load_run(v2.parent).rows:

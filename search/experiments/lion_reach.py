@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,9 +25,10 @@ from dsl import library, parse
 from dsl.program import Program
 from search.analysis import runs
 from search.backends.base import EvaluatorSpec
+from search.experiments import replay_summary
 from search.experiments.compare import MetaSettings, beats, best_lr_scale, compare
+from search.experiments.goal_timeline import goal_timeline
 from search.experiments.proxy_noise import path_program
-from search.experiments.replay import goal_timeline
 
 PATH = {
     "AdamW seed": library.get("adamw"),
@@ -44,10 +44,10 @@ def answers(results: Path) -> dict[str, Program]:
     if not summary.exists():
         return {}
     out = {}
-    for s in json.loads(summary.read_text()).get("seeds", []):
-        ans = s.get("answer")
+    for s in replay_summary.load(summary).seeds or []:
+        ans = s.answer
         if ans:
-            out[f"seed {s['seed']} answer (id {ans['id']})"] = parse(ans["raw"])
+            out[f"seed {s.seed} answer (id {ans.id})"] = parse(ans.raw)
     return out
 
 

@@ -5,7 +5,9 @@ config, the previous replay's folder and config. Moving a finished replay aside 
 to ``results/lion_rediscovery_v3`` when the fourth took ``results/lion_rediscovery``) or renaming
 its config left those paths naming folders that no longer exist, and the final comparison reads
 the config from the summary. ``relocate`` rewrites the paths (never the recorded commands: they
-say what was run) and records the move in ``moved``.
+say what was run) and records the move in ``moved``. The replay's own summary goes through
+``ReplaySummary`` (a bad one is refused, naming the field); each search's ``summary.json`` is the
+driver's, rewritten as plain JSON.
 
     python -m search.experiments.relocate results/lion_rediscovery_v3 --from results/lion_rediscovery_3 \\
         --config configs/lion_rediscovery_v3.yaml --previous-config configs/lion_rediscovery_v2.yaml
@@ -17,6 +19,9 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+from search.experiments import replay_summary
+from search.experiments.replay_summary import Move, ReplaySummary
 
 KEEP = ("command", "moved")  # what was run, as it was typed; the record of moves
 
@@ -38,25 +43,33 @@ def relocate(folder: Path, old: str, config: str | None = None, previous_config:
     files changed."""
     new = str(folder) if new is None else new
     changed = []
-    for path in [folder / "summary.json", *sorted((folder / "runs").glob("*/summary.json"))]:
+    for path in _summaries(folder):
         if not path.exists():
             continue
         text = path.read_text()
-        doc = json.loads(text)
-        out = _rewrite(doc, old, new)
+        if path.parent == folder:  # the replay's own summary
+            doc = replay_summary.read(text, path).to_json()
+            summary = ReplaySummary.from_json(_rewrite(doc, old, new))
+            if config is not None:
+                summary.config = config
+            if previous_config is not None and summary.previous is not None:
+                summary.previous.config = previous_config
+            if summary.to_json() != doc:
+                summary.moved = [*(summary.moved or []), Move(old=old, to=new)]
+            out = summary.to_json()
+        else:  # a search's summary.json (the driver's)
+            doc = json.loads(text)
+            out = _rewrite(doc, old, new)
         lines = text.splitlines()
         indent = len(lines[1]) - len(lines[1].lstrip(" ")) if len(lines) > 1 else None  # as it was written
-        if path.parent == folder:
-            if config is not None:
-                out["config"] = config
-            if previous_config is not None and isinstance(out.get("previous"), dict):
-                out["previous"]["config"] = previous_config
-            if out != doc:
-                out.setdefault("moved", []).append({"from": old, "to": new})
         if out != doc:
             path.write_text(json.dumps(out, indent=indent or None) + "\n")
             changed.append(path)
     return changed
+
+
+def _summaries(folder: Path) -> list[Path]:
+    return [folder / "summary.json", *sorted((folder / "runs").glob("*/summary.json"))]
 
 
 def missing_paths(folder: Path, root: Path = Path(".")) -> list[str]:
@@ -76,9 +89,9 @@ def missing_paths(folder: Path, root: Path = Path(".")) -> list[str]:
             if not (root / value).exists():
                 out.append(f"{key}: {value}")
 
-    for path in [folder / "summary.json", *sorted((folder / "runs").glob("*/summary.json"))]:
+    for path in _summaries(folder):
         if path.exists():
-            walk(json.loads(path.read_text()))
+            walk(replay_summary.load(path).to_json() if path.parent == folder else json.loads(path.read_text()))
     return out
 
 
