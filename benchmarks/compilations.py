@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPARE = """
 from dsl import library
 from proxy_tasks import compile_cache
-from search.experiments.compare import QUICK_META, compare
+from proxy_tasks.tuned import QUICK_META
+from search.experiments.compare import compare
 c = compile_cache.count()
 compare({"lion": library.get("lion"), "signum": library.get("signum")}, QUICK_META, print)
 import sys

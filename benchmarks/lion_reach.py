@@ -20,8 +20,8 @@ import json
 import time
 from pathlib import Path
 
+from proxy_tasks.tuned import QUICK_META, MetaSettings
 from search import config as config_mod
-from search.experiments.compare import QUICK_META, MetaSettings
 from search.experiments.lion_reach import PATH, draws, meta, ranked_programs, ranking
 from search.experiments.replay import CONFIG_V2
 

@@ -17,9 +17,11 @@ import numpy as np
 import pytest
 
 from dsl import execute, library, parse
+from proxy_tasks.tuned import Tuned, scale_decay
+from proxy_tasks.tuned import pick as _pick
 from search import cli
 from search.analysis import runs
-from search.experiments.compare import Tuned, _pick, bake_lr, beats, best_lr_scale, scale_decay
+from search.experiments.compare import bake_lr, beats, best_lr_scale
 from search.experiments.replay import goal_timeline
 from simplify.family import sign_momentum
 from simplify.recognize import recognize

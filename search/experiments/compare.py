@@ -17,15 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from dsl.program import Program, Statement
-from proxy_tasks.tuned import (  # noqa: F401  (re-exported: the replay, the benchmarks, the tests)
-    META_DATA_SEED,
-    QUICK_META,
-    MetaSettings,
-    Tuned,
-    scale_decay,
-    tune,
-)
-from proxy_tasks.tuned import pick as _pick  # noqa: F401  (re-exported: tests/test_replay.py)
+from proxy_tasks.tuned import MetaSettings, Tuned, tune
 from search.analysis.digits import sig
 from search.backends.base import EvaluatorSpec
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 
 from dsl.parse import parse
-from search.experiments.compare import MetaSettings, Tuned, beats, paired, verdict
+from proxy_tasks.tuned import MetaSettings, Tuned
+from search.experiments.compare import beats, paired, verdict
 from search.experiments.replay_summary import Beats, Goal, MetaValidation, TunedResult
 from search.experiments.seed_result import Paired, SeedGoal, SeedResult
 from simplify.recognize import recognize

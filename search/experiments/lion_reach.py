@@ -23,10 +23,11 @@ from pathlib import Path
 
 from dsl import library, parse
 from dsl.program import Program
+from proxy_tasks.tuned import MetaSettings
 from search.analysis import runs
 from search.backends.base import EvaluatorSpec
 from search.experiments import replay_summary
-from search.experiments.compare import MetaSettings, beats, best_lr_scale, compare
+from search.experiments.compare import beats, best_lr_scale, compare
 from search.experiments.goal_timeline import goal_timeline
 from search.experiments.proxy_noise import path_program
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from proxy_tasks.tuned import QUICK_META, MetaSettings
 from search import config as config_mod
-from search.experiments.compare import QUICK_META, MetaSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "lion_rediscovery.yaml"

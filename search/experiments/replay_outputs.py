@@ -8,8 +8,8 @@ from pathlib import Path
 
 from dsl.parse import parse
 from dsl.printer import to_source
+from proxy_tasks.tuned import Tuned
 from search.analysis import plots
-from search.experiments.compare import Tuned
 from search.experiments.replay_summary import ReplaySummary
 from search.experiments.report import render_report
 

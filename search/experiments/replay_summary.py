@@ -61,7 +61,7 @@ class PaperStep(Record):
 
 @dataclass(init=False)
 class TunedResult(Record):
-    """``compare.Tuned`` as written: one optimizer on one task at its best grid point."""
+    """``proxy_tasks.tuned.Tuned`` as written: one optimizer on one task at its best grid point."""
 
     mean: float
     std: float
