@@ -61,17 +61,7 @@ def logreg(dim: int = 20, samples: int = 200, seed: int = 0) -> Problem:
     y = np.where(X @ teacher + 0.5 * rng.normal(size=samples) > 0, 1.0, -1.0)
     with jax.enable_x64(True):
         Xj, yj = jnp.asarray(X), jnp.asarray(y)
-        loss = jax.jit(lambda w: jnp.mean(jnp.logaddexp(0.0, -yj * (Xj @ w))))
-        vg = jax.jit(jax.grad(lambda w: jnp.mean(jnp.logaddexp(0.0, -yj * (Xj @ w)))))
-
-    def f(x):
-        with jax.enable_x64(True):
-            return float(loss(jnp.asarray(x, jnp.float64)))
-
-    def grad(x):
-        with jax.enable_x64(True):
-            return np.asarray(vg(jnp.asarray(x, jnp.float64)))
-
+    f, grad = _x64_oracles(lambda w: jnp.mean(jnp.logaddexp(0.0, -yj * (Xj @ w))))
     L = float(np.linalg.eigvalsh(X.T @ X / samples).max() / 4.0)
     return Problem("logreg", dim, f, grad, L, f"logistic regression, {samples} samples, dim {dim} (convex)")
 
@@ -104,17 +94,7 @@ def mlp(width: int = 16, inputs: int = 4, samples: int = 128, seed: int = 0) -> 
 
     with jax.enable_x64(True):
         Xj, yj = jnp.asarray(X), jnp.asarray(y)
-        loss = jax.jit(lambda t: net_loss(t, Xj, yj))
-        vg = jax.jit(jax.grad(lambda t: net_loss(t, Xj, yj)))
-
-    def f(x):
-        with jax.enable_x64(True):
-            return float(loss(jnp.asarray(x, jnp.float64)))
-
-    def grad(x):
-        with jax.enable_x64(True):
-            return np.asarray(vg(jnp.asarray(x, jnp.float64)))
-
+    f, grad = _x64_oracles(lambda t: net_loss(t, Xj, yj))
     return Problem("mlp", dim, f, grad, None, f"tanh MLP {inputs}-{width}-1, {samples} samples, {dim} parameters "
                    "(non-convex; L estimated by secants)")
 
@@ -135,3 +115,22 @@ def secant_L(xs: np.ndarray, gs: np.ndarray) -> float:
     dg = np.linalg.norm(np.diff(gs, axis=0), axis=1)
     ok = dx > 0
     return float(np.max(dg[ok] / dx[ok])) if ok.any() else 0.0
+
+
+def _x64_oracles(loss: Callable) -> tuple[Callable[[np.ndarray], float], Callable[[np.ndarray], np.ndarray]]:
+    """``f`` and ``grad`` of a JAX loss, jitted and evaluated in float64 (see the module's
+    docstring), shared by the problems built on JAX."""
+    import jax
+    import jax.numpy as jnp
+
+    value, gradient = jax.jit(loss), jax.jit(jax.grad(loss))
+
+    def f(x):
+        with jax.enable_x64(True):
+            return float(value(jnp.asarray(x, jnp.float64)))
+
+    def grad(x):
+        with jax.enable_x64(True):
+            return np.asarray(gradient(jnp.asarray(x, jnp.float64)))
+
+    return f, grad
