@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,7 @@ from search.evolution import Aging, Candidate, Evolution, Individual, SectionMut
 from search.results import Cache, Outcome
 from search.rundir import CheckpointError, RunDir
 from search.session import make_backend
+from tests.fake_results import FakeResult
 
 TOY = "search.backends.toy:ToyEvaluator"
 TIMING = ("seconds", "time")
@@ -150,16 +151,6 @@ class _T:
     lr_scale: float = 1.0
 
 
-@dataclass(frozen=True)
-class _R:
-    fitness: float
-    tasks: tuple
-    seconds: float = 0.0
-    reason: str | None = None
-    seed_fitness: dict = field(default_factory=dict)  # not reported (racing then leaves the program alone)
-    hurdle_fitness: float | None = None
-
-
 class ScaleEvaluator:
     """Fitness = statement count at proxy; at x10 only programs of even length beat AdamW."""
 
@@ -171,7 +162,7 @@ class ScaleEvaluator:
         for p in programs:
             n = float(len(p.statements))
             f = {"proxy": n, "x10": (1.0 if len(p.statements) % 2 == 0 else -1.0) * n, "x100": 100 + n}[self.scale]
-            out.append(_R(f, (_T("a", f),)))
+            out.append(FakeResult(f, (_T("a", f),)))
         return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
@@ -16,6 +16,7 @@ from search.racing import BETTER, OPEN, WORSE, Racing
 from search.rows import read_races
 from search.rundir import RunDir
 from search.session import make_backend
+from tests.fake_results import FakeResult
 
 # True mean and per-seed luck of two seed programs: on task seed 0 AdamW is lucky (0.30 against
 # Lion's 0.10); over four seeds Lion is the better one (0.105 against 0.0625).
@@ -29,16 +30,6 @@ class _T:
     fitness: float
     seed: int
     lr_scale: float = 1.0
-
-
-@dataclass(frozen=True)
-class _R:
-    fitness: float
-    tasks: tuple
-    seconds: float = 0.0
-    reason: str | None = None
-    seed_fitness: dict = field(default_factory=dict)
-    hurdle_fitness: float | None = None
 
 
 class TableEvaluator:
@@ -56,7 +47,7 @@ class TableEvaluator:
             name = FP.get(analyze(p).fingerprint)
             per = {s: (TABLE[name][s] if name else -1.0) for s in seeds}
             TableEvaluator.calls.append((name, seeds))
-            out.append(_R(sum(per.values()) / len(per), tuple(_T("t", f, s) for s, f in per.items()),
+            out.append(FakeResult(sum(per.values()) / len(per), tuple(_T("t", f, s) for s, f in per.items()),
                           seed_fitness=per))
         return out
 
