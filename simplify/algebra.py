@@ -2,7 +2,7 @@
 
 Each live statement is expanded into a small expression tree (its definition inlined a few
 levels deep), the tree is rewritten bottom-up, and the statement is replaced by the rewritten
-tree when that makes the program cheaper (``ir.cost``: fewer live statements, or shorter
+tree when that makes the program cheaper (``ssa.cost``: fewer live statements, or shorter
 dependency chains). Two kinds of rewrite:
 
 * local identities that hold under the DSL's own conventions and that a generic algebra system
@@ -30,7 +30,7 @@ from dsl import ops
 from dsl.check import SCALAR, TENSOR, infer_kinds
 from dsl.printer import format_arg
 from dsl.program import INPUTS, Program, ProgramError, Statement
-from simplify.ir import cost, definitions, live_cost, live_program, replace_uses
+from simplify.ssa import cost, definitions, live_cost, live_program, replace_uses
 
 DEPTH = 3
 """How many levels of definitions are inlined into a statement's tree."""

@@ -26,7 +26,7 @@ from dsl.parse import parse
 from dsl.program import Program, ProgramError, Statement
 from simplify.algebra import expand, show
 from simplify.equiv import compare
-from simplify.ir import definitions, live_program, replace_uses, to_ssa
+from simplify.ssa import definitions, live_program, replace_uses, to_ssa
 
 
 @dataclass(frozen=True)

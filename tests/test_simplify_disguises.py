@@ -25,8 +25,8 @@ from simplify.disguise import (
     verify,
 )
 from simplify.equiv import compare
-from simplify.ir import to_ssa
 from simplify.recognize import recognize, snap, template
+from simplify.ssa import to_ssa
 from tests.test_recognize import EXPECTED, check
 
 
