@@ -24,8 +24,8 @@ from dsl.check import TENSOR, analyze, final_kinds
 from dsl.execute import execute
 from dsl.parse import parse
 from dsl.program import Program, ProgramError, Statement
-from simplify.algebra import expand, show
 from simplify.equiv import compare
+from simplify.expr import expand, show
 from simplify.ssa import definitions, live_program, replace_uses, to_ssa
 
 
@@ -322,8 +322,6 @@ def gradient_form(p: Program, index: int) -> tuple[list[Statement], str]:
     """The statements of ``index``'s cone written as a transform of ``g`` (reassigning ``g``
     where nothing later needs the raw gradient, as ``g = clip(g, lr); g = arcsin(g)``), and
     ``f`` as one expression, e.g. ``arcsin(clip(g, lr))``."""
-    from simplify.algebra import expand, show  # algebra imports nothing of recognition
-
     cone = _cone(p, index)
     text = show(expand(p, p.statements[index].dst, depth=len(cone) + 1))
     if text.startswith("(") and text.endswith(")"):
