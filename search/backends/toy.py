@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from dsl import library
-from dsl.execute import execute
+from dsl.execute import roll
 from dsl.program import Program
 from search.backends.base import WORST_FITNESS
 
@@ -55,16 +55,16 @@ def _train(program: Program, seed: int, steps: int, dim: int) -> float:
     rng = np.random.default_rng(seed)
     scales = np.logspace(-1, 1, dim)
     w = rng.normal(size=dim)
-    m = np.zeros(dim)
-    v = np.zeros(dim)
+
+    def diverged(w: np.ndarray) -> bool:
+        return not np.all(np.isfinite(w))
+
     with np.errstate(all="ignore"):
-        for t in range(steps):
-            g = scales * w + 0.01 * rng.normal(size=dim)
-            lr = 0.5 * (1 + math.cos(math.pi * t / steps))  # cosine schedule value
-            update, m, v = execute(program, w, g, m, v, lr)
-            w = w - update
-            if not np.all(np.isfinite(w)):
-                return math.inf
+        w = roll(program, lambda w: scales * w + 0.01 * rng.normal(size=dim), w,
+                 lambda t: 0.5 * (1 + math.cos(math.pi * t / steps)),  # cosine schedule value
+                 steps=steps, descend=True, until=diverged).ws[-1]
+        if diverged(w):
+            return math.inf
         return float(0.5 * np.sum(scales * w * w))
 
 
