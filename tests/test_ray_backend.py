@@ -17,7 +17,7 @@ from search.backends.ray_backend import RayBackend, init_ray  # noqa: E402
 from search.driver import Driver  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
 
-TOY = "search.backends.toy:ToyEvaluator"
+TOY = "proxy_tasks.toy:ToyEvaluator"
 
 
 @pytest.fixture(scope="module", autouse=True)
