@@ -28,8 +28,7 @@ import numpy as np
 
 from dsl import ops
 from dsl.check import SCALAR, TENSOR, infer_kinds
-from dsl.printer import format_arg
-from dsl.program import INPUTS, Program, ProgramError, Statement
+from dsl.program import INPUTS, Program, ProgramError, Statement, format_arg
 from simplify.expr import DEPTH, Call, Expr, expand, key, origins, same, show
 from simplify.rules import bound, rounded, rule
 from simplify.ssa import cost, definitions, live_cost, live_program, replace_uses

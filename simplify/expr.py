@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from dsl import ops
-from dsl.printer import format_arg
-from dsl.program import INPUTS, Program
+from dsl.program import INPUTS, Program, format_arg
 from simplify.ssa import definitions
 
 DEPTH = 3

@@ -13,8 +13,7 @@ import numpy as np
 
 from dsl import ops
 from dsl.check import TENSOR, final_kinds, liveness
-from dsl.printer import format_statement
-from dsl.program import INPUTS, Program, Statement
+from dsl.program import INPUTS, Program, Statement, format_statement
 from simplify.ssa import STATE_INPUTS, definitions, is_ssa, to_ssa
 
 
