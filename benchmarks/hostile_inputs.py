@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "search.cli"]
 TOY = ('name: toy\nsearch: {population: 10, tournament: 3, max_evaluations: 20}\n'
-       'evaluator: {factory: "search.backends.toy:ToyEvaluator", tasks: {toy: 1.0}, overrides: {steps: 10, dim: 4}}\n'
+       'evaluator: {factory: "proxy_tasks.toy:ToyEvaluator", tasks: {toy: 1.0}, overrides: {steps: 10, dim: 4}}\n'
        'funnel: {top_k: 2, scales: [x10]}\n')
 LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
     f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")) + "name: *i\n"

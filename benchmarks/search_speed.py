@@ -53,7 +53,7 @@ def base_config(args, **over) -> config.Config:
             else:
                 data[key] = value
         return config.from_dict(data)
-    toy = {"factory": "search.backends.toy:ToyEvaluator", "tasks": {"toy": 1.0}, "overrides": {"steps": 400, "dim": 64}}
+    toy = {"factory": "proxy_tasks.toy:ToyEvaluator", "tasks": {"toy": 1.0}, "overrides": {"steps": 400, "dim": 64}}
     ev = toy if args.task == "toy" else {"tasks": {args.task: 1.0}}
     data = {"name": "bench", "seed": 0, "programs_per_call": args.per_call,
             "search": {"population": 32, "tournament": 6, "max_evaluations": args.evals},

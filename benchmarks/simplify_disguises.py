@@ -1,7 +1,7 @@
 """How well the simplifier sees through disguises: thousands of generated built-ins, named or not.
 
 For each built-in (sgd, momentum, nesterov, signsgd, signum, adamw, lion), ``--n`` exact disguises
-(``simplify.disguise``) at each depth: the fraction **named** with the original constants
+(``tests/disguise.py``) at each depth: the fraction **named** with the original constants
 (relative error <= 1e-6), the fraction whose printed program is the family's **canonical** program
 (the text of ``simplify_exact(printed)`` equals that of ``simplify_exact(template(family,
 original constants))``), the median and worst seconds per program (``simplify()``, exact passes
@@ -23,17 +23,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections import Counter
+from pathlib import Path
 from statistics import median
 
 import numpy as np
 
 from dsl import library
 from simplify import simplify, simplify_exact
-from simplify.disguise import BUILT_INS, PRETRANSFORMS, apply_to_gradient, approximate, disguise, pretransform
 from simplify.equiv import compare
 from simplify.recognize import template
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the disguises are test support (tests/disguise.py), not installed
+    sys.path.insert(0, str(ROOT))
+from tests.disguise import BUILT_INS, PRETRANSFORMS, apply_to_gradient, approximate, disguise, pretransform  # noqa: E402
 
 ORIGINAL: dict[str, tuple[str, dict[str, float]]] = {
     "sgd": ("sgd", {"lr_scale": 0.1, "weight_decay": 0.0}),

@@ -1,6 +1,10 @@
-"""The reference executor: one step of a program on numpy arrays (any float dtype)."""
+"""The reference executor: one step of a program on numpy arrays (any float dtype), and ``roll``,
+the steps of a program over a sequence of gradients."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,18 +35,55 @@ def _as_tensor(x, shape, dtype) -> np.ndarray:
     return np.array(np.broadcast_to(arr, shape))
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """What ``roll`` saw and produced. ``ws``, ``ms`` and ``vs`` hold the values before each step
+    and after the last one (one more than the steps); ``gs`` and ``updates`` one per step."""
+
+    ws: list[np.ndarray]
+    gs: list[np.ndarray]
+    updates: list[np.ndarray]
+    ms: list[np.ndarray]
+    vs: list[np.ndarray]
+
+
+def roll(program: Program, grads, w, lr=1.0, *, steps: int | None = None, descend: bool = False,
+         m=None, v=None, until: Callable[[np.ndarray], bool] | None = None) -> Rollout:
+    """Step ``program`` over a sequence of gradients, carrying its states (zeros by default).
+
+    ``grads`` is a sequence of gradients, or a function of the current ``w`` called once per step
+    (``steps`` says how many). ``lr`` is a float or a function of the step index. With
+    ``descend`` the weights move (``w = w - update`` after each step), as in training; otherwise
+    every step sees the same ``w``; ``until(w)`` ends the roll after the first step whose new
+    weights it accepts (e.g. not finite). The one loop behind the callers that run a program over
+    gradients, so they all compute in the same order.
+    """
+    n = steps if callable(grads) else len(grads)
+    if n is None:
+        raise TypeError("roll: steps is required when grads is a function of w")
+    m = np.zeros_like(w) if m is None else m
+    v = np.zeros_like(w) if v is None else v
+    out = Rollout([w], [], [], [m], [v])
+    for t in range(n):
+        rate = lr(t) if callable(lr) else lr
+        g = grads(w) if callable(grads) else grads[t]
+        update, m, v = execute(program, w, g, m, v, rate)
+        if descend:
+            w = w - update
+        out.ws.append(w)
+        out.gs.append(g)
+        out.updates.append(update)
+        out.ms.append(m)
+        out.vs.append(v)
+        if until is not None and until(w):
+            break
+    return out
+
+
 def run(program: Program, w, grad_fn, steps: int, lr=1.0):
     """Train ``w`` for ``steps`` steps with ``grad_fn(w) -> g``; returns the trajectory of w.
 
     ``lr`` is a float or a function of the step index. A small helper for tests and examples.
     """
     w = np.array(w, dtype=np.result_type(np.asarray(w), np.float32))
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    traj = [w.copy()]
-    for t in range(steps):
-        rate = lr(t) if callable(lr) else lr
-        update, m, v = execute(program, w, grad_fn(w), m, v, rate)
-        w = w - update
-        traj.append(w.copy())
-    return traj
+    return [x.copy() for x in roll(program, grad_fn, w, lr, steps=steps, descend=True).ws]

@@ -41,7 +41,11 @@ class Op:
 
     ``np_fn`` and ``jnp_fn`` take ``arity`` arrays (or Python floats) and return an array;
     ``sympy_fn`` builds the symbolic form used by the simplifier (None where sympy has no exact
-    equivalent); ``infix`` is the operator symbol for ops printed infix.
+    equivalent); ``infix`` is the operator symbol for ops printed infix. Ops that sum over the
+    tensor (the reducing ones, ``clip_by_global_norm``) give ``jnp_by_total(total)``, their jax
+    form over a sum function: ``jnp_fn`` is it with ``jnp.sum``; the proxy-task interpreter, which
+    holds every parameter leaf in one vector, passes a per-leaf segment sum (and the identity for
+    a scalar, which it stores as a row).
     """
 
     name: str
@@ -52,6 +56,7 @@ class Op:
     sympy_fn: Callable[..., Any] | None
     domain: str
     infix: str | None = None
+    jnp_by_total: Callable[[Callable[[Any], Any]], Callable[..., Any]] | None = None
 
 
 # --- numpy implementations -------------------------------------------------------------------
@@ -112,29 +117,56 @@ def _jnp_div(a, b):
     return jnp.where(zero, 0.0, a / jnp.where(zero, 1.0, b)).astype(jnp.result_type(a, b))
 
 
-def _jnp_norm(x):
-    jnp = _jnp()
-    return jnp.sqrt(jnp.sum(jnp.square(x)))
+# The ops that sum over the tensor, written over ``total`` (see ``Op.jnp_by_total``).
+
+def _norm_by(total):
+    def norm(x):
+        jnp = _jnp()
+        return jnp.sqrt(total(jnp.square(x)))
+
+    return norm
 
 
-def _jnp_dot(x, y):
-    return _jnp().sum(x * y)
+def _dot_by(total):
+    def dot(x, y):
+        return total(x * y)
+
+    return dot
 
 
-def _jnp_cosine_sim(x, y):
-    return _jnp_div(_jnp_dot(x, y), _jnp_norm(x) * _jnp_norm(y))
+def _cosine_sim_by(total):
+    norm, dot = _norm_by(total), _dot_by(total)
+
+    def cosine_sim(x, y):
+        return _jnp_div(dot(x, y), norm(x) * norm(y))
+
+    return cosine_sim
+
+
+def _clip_by_global_norm_by(total):
+    norm = _norm_by(total)
+
+    def clip_by_global_norm(x, c):
+        jnp = _jnp()
+        n = norm(x)
+        return x * jnp.minimum(1.0, _jnp_div(jnp.abs(c), n) + (n == 0))
+
+    return clip_by_global_norm
+
+
+def _whole(by: Callable) -> Callable[..., Any]:
+    """The jax form over the whole tensor: ``by`` with ``total = jnp.sum``."""
+    def fn(*args):
+        return by(_jnp().sum)(*args)
+
+    fn.__name__ = f"jnp_{by.__name__.removeprefix('_').removesuffix('_by')}"
+    return fn
 
 
 def _jnp_clip(x, c):
     jnp = _jnp()
     c = jnp.abs(c)
     return jnp.clip(x, -c, c)
-
-
-def _jnp_clip_by_global_norm(x, c):
-    jnp = _jnp()
-    n = _jnp_norm(x)
-    return x * jnp.minimum(1.0, _jnp_div(jnp.abs(c), n) + (n == 0))
 
 
 def _const(value: float) -> Callable[[], float]:
@@ -159,6 +191,11 @@ def _s(name: str) -> Callable[..., Any]:
 
 def _row(name, arity, kind, np_fn, jnp_fn, sympy_fn, domain, infix=None) -> Op:
     return Op(name, arity, kind, np_fn, jnp_fn, sympy_fn, domain, infix)
+
+
+def _summing(name, arity, kind, np_fn, by, domain) -> Op:
+    """A row for an op that sums over the tensor: its jax form comes from ``by`` (over a total)."""
+    return Op(name, arity, kind, np_fn, _whole(by), None, domain, jnp_by_total=by)
 
 
 E, U, R = CONSTANT, ELEMENTWISE, REDUCING
@@ -219,15 +256,15 @@ OPS: tuple[Op, ...] = (
     _row("clip", 2, U, _np_clip, _jnp_clip, None, "x clipped to [-|c|, |c|]"),
     _row("interp", 3, U, _np_interp, _np_interp, lambda x, y, a: (1 - a) * x + a * y,
          "(1 - a) * x + a * y"),
-    _row("clip_by_global_norm", 2, U, _np_clip_by_global_norm, _jnp_clip_by_global_norm, None,
-         "x scaled so that its L2 norm is at most |c|"),
+    _summing("clip_by_global_norm", 2, U, _np_clip_by_global_norm, _clip_by_global_norm_by,
+             "x scaled so that its L2 norm is at most |c|"),
     # reducing
-    _row("norm", 1, R, _np_norm, _jnp_norm, None, "L2 norm of the tensor (a scalar)"),
-    _row("global_norm", 1, R, _np_norm, _jnp_norm, None,
-         "L2 norm of the whole tensor the program sees (= norm per parameter leaf)"),
-    _row("dot", 2, R, _np_dot, _jnp_dot, None, "sum of x * y (a scalar)"),
-    _row("cosine_sim", 2, R, _np_cosine_sim, _jnp_cosine_sim, None,
-         "dot(x, y) / (norm(x) norm(y)); 0 if either is 0"),
+    _summing("norm", 1, R, _np_norm, _norm_by, "L2 norm of the tensor (a scalar)"),
+    _summing("global_norm", 1, R, _np_norm, _norm_by,
+             "L2 norm of the whole tensor the program sees (= norm per parameter leaf)"),
+    _summing("dot", 2, R, _np_dot, _dot_by, "sum of x * y (a scalar)"),
+    _summing("cosine_sim", 2, R, _np_cosine_sim, _cosine_sim_by,
+             "dot(x, y) / (norm(x) norm(y)); 0 if either is 0"),
 )
 
 BY_NAME: dict[str, Op] = {op.name: op for op in OPS}

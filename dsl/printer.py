@@ -1,15 +1,15 @@
-"""Canonical source text of a program: what ``parse`` reads back to an equal program.
+"""Forms of a program's canonical text: with a leading comment, and on one line.
 
-The text itself is ``str(program)`` (defined with the data in ``dsl.program``, which knows
-nothing of this module); here are the forms built on it: with a leading comment, and on one line.
-``HEADER`` and the ``format_*`` helpers are re-exported from ``dsl.program``.
+The canonical text itself (``str(program)``, what ``parse`` reads back to an equal program) and
+its pieces (``HEADER``, the ``format_*`` helpers) have one home, ``dsl.program``, next to the data
+they write; that module knows nothing of this one. Import the pieces from there.
 """
 
 from __future__ import annotations
 
-from dsl.program import HEADER, Program, format_arg, format_expr, format_statement
+from dsl.program import Program, format_statement
 
-__all__ = ["HEADER", "format_arg", "format_expr", "format_statement", "one_line", "to_source"]
+__all__ = ["one_line", "to_source"]
 
 
 def to_source(program: Program, comment: str | None = None) -> str:

@@ -122,38 +122,37 @@ def stack(encoded: Sequence[Encoded]) -> tuple[np.ndarray, ...]:
 # --- the interpreter -----------------------------------------------------------------------------
 
 def _branches(seg: jax.Array | None, n_leaves: int) -> list[Callable]:
-    """One function (a, b, c) -> vector per op code, in op-code order."""
+    """One function (a, b, c) -> vector per op code, in op-code order.
+
+    Ops that sum over the tensor take their form from the op table (``Op.jnp_by_total``) over a
+    per-leaf segment sum; their internal scalar variants pass the identity instead (a scalar row
+    is its own total), or mix the two where one argument is a scalar (``cos_st``, ``cos_ts``).
+    """
 
     def seg_sum(x):
         if seg is None or n_leaves == 1:
             return jnp.broadcast_to(jnp.sum(x), x.shape)
         return jax.ops.segment_sum(x, seg, num_segments=n_leaves)[seg]
 
-    def div(a, b):
-        return ops.BY_NAME["div"].jnp_fn(a, b)
+    def itself(x):
+        return x
 
-    def norm(x):
-        return jnp.sqrt(seg_sum(jnp.square(x)))
+    def over(name: str, total: Callable) -> Callable:
+        op = ops.BY_NAME[name]
+        fn = op.jnp_by_total(total)
+        return lambda a, b, c: fn(*(a, b, c)[: op.arity])
 
-    def norm_s(x):
-        return jnp.sqrt(jnp.square(x))
-
-    def cbgn(x, c, n):
-        return x * jnp.minimum(1.0, div(jnp.abs(c), n) + (n == 0))
-
-    special = {
-        "norm": lambda a, b, c: norm(a),
-        "global_norm": lambda a, b, c: norm(a),
-        "dot": lambda a, b, c: seg_sum(a * b),
-        "cosine_sim": lambda a, b, c: div(seg_sum(a * b), norm(a) * norm(b)),
-        "clip_by_global_norm": lambda a, b, c: cbgn(a, b, norm(a)),
+    div = ops.BY_NAME["div"].jnp_fn
+    norm, norm_s = ops.BY_NAME["norm"].jnp_by_total(seg_sum), ops.BY_NAME["norm"].jnp_by_total(itself)
+    special = {op.name: over(op.name, seg_sum) for op in ops.OPS if op.jnp_by_total is not None}
+    special |= {
         "nop": lambda a, b, c: a,
-        "norm_s": lambda a, b, c: norm_s(a),
-        "dot_ss": lambda a, b, c: a * b,
-        "cos_ss": lambda a, b, c: div(a * b, norm_s(a) * norm_s(b)),
+        "norm_s": over("norm", itself),
+        "dot_ss": over("dot", itself),
+        "cos_ss": over("cosine_sim", itself),
         "cos_st": lambda a, b, c: div(seg_sum(a * b), norm_s(a) * norm(b)),
         "cos_ts": lambda a, b, c: div(seg_sum(a * b), norm(a) * norm_s(b)),
-        "cbgn_s": lambda a, b, c: cbgn(a, b, norm_s(a)),
+        "cbgn_s": over("clip_by_global_norm", itself),
     }
 
     def generic(op: ops.Op):

@@ -21,8 +21,7 @@ import numpy as np
 
 from dsl import ops
 from dsl.check import Analysis, analyze, scan_kinds
-from dsl.printer import format_statement
-from dsl.program import INPUTS, Program, ProgramError, Statement
+from dsl.program import INPUTS, Program, ProgramError, Statement, format_statement
 
 # Constants the insert mutation favours: the values optimizers are made of.
 NICE_CONSTANTS = (0.001, 0.01, 0.1, 0.5, 0.9, 0.99, 0.999, 1.0, 2.0)

@@ -19,11 +19,10 @@ import math
 from collections.abc import Callable, Sequence
 
 from dsl.check import analyze, fingerprint
-from dsl.printer import format_statement
-from dsl.program import Program, ProgramError
+from dsl.program import Program, ProgramError, format_statement
 from simplify import passes
 from simplify.exact import Step, exact_steps
-from simplify.ir import live_program, replace_uses, to_ssa
+from simplify.ssa import live_program, replace_uses, to_ssa
 
 BatchScore = Callable[[Sequence[Program]], list[float]]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dsl.execute import execute
+from dsl.execute import roll
 from dsl.program import Program
 
 
@@ -43,13 +43,7 @@ class SignMomentum:
 
 
 def _trajectory(program: Program, gs: np.ndarray, w: np.ndarray, lr: float) -> list[np.ndarray]:
-    m = np.zeros_like(w)
-    v = np.zeros_like(w)
-    out = []
-    for g in gs:
-        u, m, v = execute(program, w, g, m, v, lr)
-        out.append(np.asarray(u, np.float64))
-    return out
+    return [np.asarray(u, np.float64) for u in roll(program, gs, w, lr).updates]
 
 
 def sign_momentum(program: Program, steps: int = 40, size: int = 64, seed: int = 0) -> SignMomentum:

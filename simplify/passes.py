@@ -13,9 +13,8 @@ import numpy as np
 
 from dsl import ops
 from dsl.check import TENSOR, final_kinds, liveness
-from dsl.printer import format_statement
-from dsl.program import INPUTS, Program, Statement
-from simplify.ir import STATE_INPUTS, definitions, is_ssa, to_ssa
+from dsl.program import INPUTS, Program, Statement, format_statement
+from simplify.ssa import STATE_INPUTS, definitions, is_ssa, to_ssa
 
 
 def dead_code(program: Program) -> tuple[Program, str] | None:

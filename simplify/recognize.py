@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dsl.check import TENSOR, analyze, final_kinds
-from dsl.execute import execute
+from dsl.execute import roll
 from dsl.parse import parse
 from dsl.program import Program, ProgramError, Statement
-from simplify.algebra import expand, show
 from simplify.equiv import compare
-from simplify.ir import definitions, live_program, replace_uses, to_ssa
+from simplify.expr import expand, show
+from simplify.ssa import definitions, live_program, replace_uses, to_ssa
 
 
 @dataclass(frozen=True)
@@ -95,17 +95,12 @@ def template(name: str, params: dict[str, float]) -> Program:
 
 # --- probing ------------------------------------------------------------------------------------
 
-def _run(program: Program, gs: list, ws: list | None = None, size: int = 1) -> list[np.ndarray]:
-    """Updates for a sequence of gradient probes (arrays or floats), states from zero, lr = 1."""
-    m = np.zeros(size)
-    v = np.zeros(size)
-    out = []
-    for t, g in enumerate(gs):
-        g = np.broadcast_to(np.asarray(g, dtype=float), (size,)).copy()
-        w = np.zeros(size) if ws is None else np.broadcast_to(np.asarray(ws[t], float), (size,)).copy()
-        u, m, v = execute(program, w, g, m, v, 1.0)
-        out.append(np.asarray(u, dtype=float))
-    return out
+def _run(program: Program, gs: list, w: float = 0.0, size: int = 1) -> list[np.ndarray]:
+    """Updates for a sequence of gradient probes (arrays or floats) at weights ``w``, states from
+    zero, lr = 1."""
+    grads = [np.broadcast_to(np.asarray(g, dtype=float), (size,)).copy() for g in gs]
+    weights = np.broadcast_to(np.asarray(w, float), (size,)).copy()
+    return [np.asarray(u, dtype=float) for u in roll(program, grads, weights, 1.0).updates]
 
 
 def _scalar(x: np.ndarray) -> float:
@@ -114,7 +109,7 @@ def _scalar(x: np.ndarray) -> float:
 
 def _decay_term(program: Program) -> float:
     """The update for w = 1, g = 0 at zero state: lr_scale * weight_decay in every family."""
-    return _scalar(_run(program, [0.0], ws=[1.0])[0])
+    return _scalar(_run(program, [0.0], w=1.0)[0])
 
 
 def _scale_and_decay(program: Program) -> tuple[float, float]:
@@ -322,8 +317,6 @@ def gradient_form(p: Program, index: int) -> tuple[list[Statement], str]:
     """The statements of ``index``'s cone written as a transform of ``g`` (reassigning ``g``
     where nothing later needs the raw gradient, as ``g = clip(g, lr); g = arcsin(g)``), and
     ``f`` as one expression, e.g. ``arcsin(clip(g, lr))``."""
-    from simplify.algebra import expand, show  # algebra imports nothing of recognition
-
     cone = _cone(p, index)
     text = show(expand(p, p.statements[index].dst, depth=len(cone) + 1))
     if text.startswith("(") and text.endswith(")"):

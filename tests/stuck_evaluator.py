@@ -14,7 +14,7 @@ import signal
 import time
 from pathlib import Path
 
-from search.backends.toy import ToyEvaluator
+from proxy_tasks.toy import ToyEvaluator
 
 STOPS = {signal.SIGINT, signal.SIGTERM}
 

@@ -63,7 +63,7 @@ def test_run_pin_core_pins_the_local_backend_process_before_xla(tmp_path):
         "import os; from search import config; from search.session import make_backend\n"
         "from search.backends import affinity\n"
         f"affinity.lock_dir = lambda: __import__('pathlib').Path({str(tmp_path)!r})\n"
-        "cfg = config.from_dict({'evaluator': {'factory': 'search.backends.toy:ToyEvaluator', 'tasks': {'toy': 1.0}},"
+        "cfg = config.from_dict({'evaluator': {'factory': 'proxy_tasks.toy:ToyEvaluator', 'tasks': {'toy': 1.0}},"
         " 'run': {'pin_core': True}})\n"
         "make_backend(cfg); print(len(os.sched_getaffinity(0)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -15,7 +15,7 @@ from search import config
 from search.cli import main
 from search.config import ConfigError
 
-TOY = "search.backends.toy:ToyEvaluator"
+TOY = "proxy_tasks.toy:ToyEvaluator"
 MESSAGE_MAX = config.MESSAGE_CHARS
 
 

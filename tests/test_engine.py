@@ -21,7 +21,7 @@ from search.rundir import CheckpointError, RunDir
 from search.session import make_backend
 from tests.fake_results import FakeResult
 
-TOY = "search.backends.toy:ToyEvaluator"
+TOY = "proxy_tasks.toy:ToyEvaluator"
 TIMING = ("seconds", "time")
 
 
@@ -365,7 +365,7 @@ def test_resume_without_checkpoint_replays_the_whole_log(tmp_path):
 
 def test_ask_tell_core_runs_without_driver_files_or_backend():
     """Evolution, cache and funnel are plain objects: a loop of a few lines drives them."""
-    from search.backends.toy import ToyEvaluator
+    from proxy_tasks.toy import ToyEvaluator
     from search.funnel import Funnel
     from search.results import to_outcome
 

@@ -28,7 +28,7 @@ def toy_yaml(tmp_path: Path, evals: int, delay_s: float = 0.0) -> Path:
     p = tmp_path / "toy.yaml"
     p.write_text(f"""name: toy
 search: {{population: 10, tournament: 3, max_evaluations: {evals}}}
-evaluator: {{factory: "search.backends.toy:ToyEvaluator", tasks: {{toy: 1.0}},
+evaluator: {{factory: "proxy_tasks.toy:ToyEvaluator", tasks: {{toy: 1.0}},
              overrides: {{steps: 10, dim: 4, delay_s: {delay_s}}}}}
 funnel: {{every: 60, top_k: 2, scales: [x10, x100]}}
 run: {{checkpoint_every: 10}}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from dsl import library
+from proxy_tasks.toy import ToyEvaluator
 from search import config
-from search.backends.toy import ToyEvaluator
 from search.evolution import Aging, Evolution, Islands, SectionMutator, Tournament
 from search.results import to_outcome
 from tests.test_engine import log_rows, new_search, resume, stop_after, toy_config

@@ -113,7 +113,7 @@ def noisy_config(**race) -> config.Config:
     return config.from_dict({
         "name": "noisy", "seed": 2, "programs_per_call": 4,
         "search": {"population": 12, "tournament": 3, "max_evaluations": 70},
-        "evaluator": {"factory": "search.backends.toy:ToyEvaluator", "tasks": {"toy": 1.0},
+        "evaluator": {"factory": "proxy_tasks.toy:ToyEvaluator", "tasks": {"toy": 1.0},
                       "overrides": {"steps": 10, "dim": 4, "noise": 0.3}},
         "race": {"top_fraction": 0.25, "max_seeds": 4, **race},
         "funnel": {"top_k": 3, "every": 30, "scales": ["x10"]},
@@ -201,7 +201,7 @@ def test_hurdle_threshold_counts_each_program_once_and_respects_the_ceiling(tmp_
     from search.results import Outcome
 
     def threshold(**search):
-        cfg = config.from_dict({"name": "t", "evaluator": {"factory": "search.backends.toy:ToyEvaluator",
+        cfg = config.from_dict({"name": "t", "evaluator": {"factory": "proxy_tasks.toy:ToyEvaluator",
                                                            "tasks": {"toy": 1.0}},
                                 "search": {"population": 10, "tournament": 2, "hurdle_quantile": 0.5,
                                            "hurdle_min": 3, **search}})

@@ -17,7 +17,7 @@ from search.driver import Driver  # noqa: E402
 from search.rundir import RunDir  # noqa: E402
 from search.session import make_backend  # noqa: E402
 
-TOY = "search.backends.toy:ToyEvaluator"
+TOY = "proxy_tasks.toy:ToyEvaluator"
 
 
 @pytest.fixture(scope="module", autouse=True)

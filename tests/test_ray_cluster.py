@@ -142,7 +142,7 @@ def bystander(tmp_path_factory):
 def test_search_joins_an_existing_cluster(tmp_path, bystander, head_node):
     cfg = {"name": "cluster", "backend": "ray", "programs_per_call": 2,
            "search": {"population": 10, "tournament": 3, "max_evaluations": 30},
-           "evaluator": {"factory": "search.backends.toy:ToyEvaluator", "tasks": {"toy": 1.0},
+           "evaluator": {"factory": "proxy_tasks.toy:ToyEvaluator", "tasks": {"toy": 1.0},
                          "overrides": {"steps": 10, "dim": 4}},
            "funnel": {"top_k": 2, "scales": ["x10"]},
            "ray": {"address": head_node, "workers": 2, "timeout_s": 30, "startup_timeout_s": 60}}

@@ -21,7 +21,7 @@ def toy_yaml(tmp_path, evals=30, extra="") -> Path:
     p = tmp_path / "toy.yaml"
     p.write_text(f"""name: toy
 search: {{population: 10, tournament: 3, max_evaluations: {evals}}}
-evaluator: {{factory: "search.backends.toy:ToyEvaluator", tasks: {{toy: 1.0}}, overrides: {{steps: 10, dim: 4{extra}}}}}
+evaluator: {{factory: "proxy_tasks.toy:ToyEvaluator", tasks: {{toy: 1.0}}, overrides: {{steps: 10, dim: 4{extra}}}}}
 funnel: {{top_k: 2, scales: [x10, x100]}}
 """)
     return p

@@ -10,7 +10,7 @@ import pytest
 from search import config, runlock, session
 from search.rundir import RunDirError
 
-TOY = "search.backends.toy:ToyEvaluator"
+TOY = "proxy_tasks.toy:ToyEvaluator"
 
 
 def _cfg(**evaluator) -> config.Config:

@@ -33,7 +33,7 @@ def run_dir(tmp_path_factory) -> Path:
     cfg = tmp / "toy.yaml"
     cfg.write_text("""name: toy
 search: {population: 12, tournament: 4, max_evaluations: 80}
-evaluator: {factory: "search.backends.toy:ToyEvaluator", tasks: {toy: 1.0}, overrides: {steps: 10, dim: 4}}
+evaluator: {factory: "proxy_tasks.toy:ToyEvaluator", tasks: {toy: 1.0}, overrides: {steps: 10, dim: 4}}
 funnel: {every: 40, top_k: 3, scales: [x10, x100], threshold: -100.0}
 """)
     out = tmp / "run"

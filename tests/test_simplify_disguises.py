@@ -12,7 +12,10 @@ from dsl import execute, library, parse
 from search.cli import main
 from simplify import exact_steps, simplify, simplify_exact
 from simplify.algebra import clip_notes
-from simplify.disguise import (
+from simplify.equiv import compare
+from simplify.recognize import recognize, snap, template
+from simplify.ssa import to_ssa
+from tests.disguise import (
     APPROXIMATIONS,
     BUILT_INS,
     PRETRANSFORMS,
@@ -24,9 +27,6 @@ from simplify.disguise import (
     reuse_names,
     verify,
 )
-from simplify.equiv import compare
-from simplify.ir import to_ssa
-from simplify.recognize import recognize, snap, template
 from tests.test_recognize import EXPECTED, check
 
 

@@ -12,9 +12,9 @@ from search.analysis.overview import Report, report
 from search.analysis.plots import loss_curves, search_progress
 from search.analysis.runs import (
     Answer,
-    InspectError,
     Row,
     Run,
+    RunReadError,
     Statistics,
     TopProgram,
     answer,
@@ -28,7 +28,7 @@ from search.analysis.runs import (
     top_programs,
 )
 
-__all__ = ["Answer", "FoldedSteps", "InspectError", "LineageStep", "Report", "Row", "Run", "Statistics", "TopProgram",
+__all__ = ["Answer", "FoldedSteps", "LineageStep", "Report", "Row", "Run", "RunReadError", "Statistics", "TopProgram",
            "answer", "fold_lineage", "lineage", "load_run", "logged_curves", "loss_curves", "meta_points",
            "progress_points", "reason_kind", "report", "retrain_curves", "search_progress", "statistics",
            "top_programs"]

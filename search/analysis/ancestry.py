@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from dsl.printer import one_line
 from dsl.program import Program
-from search.analysis.runs import InspectError, Run, row_program
+from search.analysis.runs import Run, RunReadError, row_program
 
 
 @dataclass(frozen=True)
@@ -40,20 +40,20 @@ def program_diff(before: Program, after: Program) -> list[str]:
 def lineage(run: Run, id: int) -> list[LineageStep]:
     """The chain of ancestors of ``id`` from its seed (no parent) to it, one mutation per step.
 
-    ``InspectError`` if an ancestor is missing from the log or the parent links form a cycle.
+    ``RunReadError`` if an ancestor is missing from the log or the parent links form a cycle.
     """
     log = run.path / "evaluations.jsonl"
     by_id = {r.id: r for r in run.rows}
     if id not in by_id:
-        raise InspectError(f"{log}: no row with id {id}")
+        raise RunReadError(f"{log}: no row with id {id}")
     chain = [by_id[id]]
     seen = {id}
     while chain[-1].parent is not None:
         p = chain[-1].parent
         if p not in by_id:
-            raise InspectError(f"{log}:{chain[-1].line}: parent {p} of id {chain[-1].id} is not in the log")
+            raise RunReadError(f"{log}:{chain[-1].line}: parent {p} of id {chain[-1].id} is not in the log")
         if p in seen:
-            raise InspectError(f"{log}:{chain[-1].line}: parent links form a cycle at id {p}")
+            raise RunReadError(f"{log}:{chain[-1].line}: parent links form a cycle at id {p}")
         seen.add(p)
         chain.append(by_id[p])
     chain.reverse()

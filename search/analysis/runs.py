@@ -3,7 +3,7 @@
 Everything here is a pure function of the files a run leaves (``evaluations.jsonl``,
 ``funnel.jsonl``, ``summary.json``, ``config.yaml``), so ``optsearch show`` works on a finished,
 an interrupted or a still running search alike, and the replay report reuses the same records.
-A log that cannot be read raises ``InspectError`` naming the file and the line. A program's
+A log that cannot be read raises ``RunReadError`` naming the file and the line. A program's
 lineage is ``search.analysis.ancestry``; all of it at once, as ``show`` prints it,
 ``search.analysis.overview``.
 
@@ -36,8 +36,9 @@ from simplify import simplify as simplify_program
 
 Point = tuple[float, float]
 
-class InspectError(ValueError):
-    """The run directory or one of its logs cannot be read; the message names the place."""
+class RunReadError(ValueError):
+    """The run directory or one of its logs cannot be read, or what it records cannot be rebuilt
+    (its evaluator, a program's training); the message names the place."""
 
 
 Row = EvaluationRow  # one child of ``evaluations.jsonl``, with the line it was read from
@@ -70,29 +71,29 @@ class Run:
 # --- reading ------------------------------------------------------------------------------------
 
 def load_run(path: str | Path) -> Run:
-    """Read a run directory. ``InspectError`` (naming file and line) if it cannot be read."""
+    """Read a run directory. ``RunReadError`` (naming file and line) if it cannot be read."""
     path = Path(path)
     if not path.is_dir():
-        raise InspectError(f"{path}: no such run directory")
+        raise RunReadError(f"{path}: no such run directory")
     evals = path / "evaluations.jsonl"
     if not evals.exists():
-        raise InspectError(f"{path}: no evaluations.jsonl here; not a run directory (or the run has not "
+        raise RunReadError(f"{path}: no evaluations.jsonl here; not a run directory (or the run has not "
                            "logged anything yet)")
     try:
         rows, torn = read_evaluations(evals)
         funnel, rounds = read_funnel(path / "funnel.jsonl")
         races, _ = read_races(path / "races.jsonl")
     except RunDirError as exc:
-        raise InspectError(str(exc)) from None
+        raise RunReadError(str(exc)) from None
     except OSError as exc:
-        raise InspectError(f"{exc.filename}: cannot read ({exc.strerror})") from None
+        raise RunReadError(f"{exc.filename}: cannot read ({exc.strerror})") from None
     summary = _json_file(path / "summary.json")
     config = None
     if (path / "config.yaml").exists():
         try:
             config = yaml.safe_load((path / "config.yaml").read_text(encoding="utf-8"))
         except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
-            raise InspectError(f"{path / 'config.yaml'}: cannot read ({exc})") from None
+            raise RunReadError(f"{path / 'config.yaml'}: cannot read ({exc})") from None
     return Run(path, tuple(rows), tuple(funnel), tuple(rounds), summary, config, torn, tuple(races),
                runlock.holder(path))
 
@@ -103,18 +104,18 @@ def _json_file(p: Path) -> dict | None:
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, OSError, UnicodeDecodeError) as exc:
-        raise InspectError(f"{p}: not readable JSON ({exc})") from None
+        raise RunReadError(f"{p}: not readable JSON ({exc})") from None
     if not isinstance(doc, dict):
-        raise InspectError(f"{p}: expected a JSON object")
+        raise RunReadError(f"{p}: expected a JSON object")
     return doc
 
 
 def row_program(row: EvaluationRow, path: Path) -> Program:
-    """The program ``row`` records; ``InspectError`` naming its line if it does not parse."""
+    """The program ``row`` records; ``RunReadError`` naming its line if it does not parse."""
     try:
         return parse(row.source)
     except ProgramError as exc:
-        raise InspectError(f"{path}:{row.line}: the recorded program does not parse: {exc}") from None
+        raise RunReadError(f"{path}:{row.line}: the recorded program does not parse: {exc}") from None
 
 
 # --- top programs -------------------------------------------------------------------------------
@@ -196,7 +197,7 @@ def answer(run: Run) -> Answer | None:
             return Answer(int(ans["id"]), str(ans["scale"]), float(ans["fitness"]), float(ans["proxy_fitness"]),
                           str(ans["source"]))
         except (KeyError, TypeError, ValueError) as exc:
-            raise InspectError(f"{run.path / 'summary.json'}: bad answer ({exc!r})") from None
+            raise RunReadError(f"{run.path / 'summary.json'}: bad answer ({exc!r})") from None
     top = distinct_best(run)
     return funnel_answer(run.funnel, run.scales, top[0] if top else None)
 
@@ -344,25 +345,25 @@ def retrain_curves(run: Run, source: str, baselines: Sequence[str] = ("adamw", "
     run's task seeds), by training again with the run's evaluator: costs one compile and one
     training run per task, and baseline runs unless cached on disk.
 
-    ``InspectError`` if the run's evaluator gives no curves (e.g. the toy evaluator).
+    ``RunReadError`` if the run's evaluator gives no curves (e.g. the toy evaluator).
     """
     from proxy_tasks.evaluate import CURVE_POINTS  # imports JAX
 
     if run.config is None:
-        raise InspectError(f"{run.path}: no config.yaml, cannot rebuild the run's evaluator")
+        raise RunReadError(f"{run.path}: no config.yaml, cannot rebuild the run's evaluator")
     try:
         cfg = config.from_dict(config.migrate(run.config))
     except config.ConfigError as exc:
-        raise InspectError(f"{run.path / 'config.yaml'}: {exc}") from None
+        raise RunReadError(f"{run.path / 'config.yaml'}: {exc}") from None
     ev = EvaluatorSpec.from_section(cfg.evaluator).build("proxy")
     result = ev.evaluate_one(parse(source))
     per: dict[str, list[list[float]]] = {}
     for t in result.tasks:
         if not isinstance(t, CurveResult):
-            raise InspectError(f"{run.path}: the run's evaluator ({cfg.evaluator.factory}) reports no loss curves")
+            raise RunReadError(f"{run.path}: the run's evaluator ({cfg.evaluator.factory}) reports no loss curves")
         per.setdefault(t.task, []).append([float(x) for x in t.curve])
     if not per:
-        raise InspectError(f"{run.path}: the program could not be trained ({result.reason})")
+        raise RunReadError(f"{run.path}: the program could not be trained ({result.reason})")
     out: dict[str, dict[str, list[float]]] = {label: {t: _mean(c) for t, c in per.items()}}
     if isinstance(ev, BaselineEvaluator):
         for which in baselines:

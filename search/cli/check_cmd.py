@@ -6,7 +6,7 @@ Exit code 2 and the error with its line on bad input.
 from __future__ import annotations
 
 from dsl import ProgramError, analyze
-from dsl.printer import format_statement
+from dsl.program import format_statement
 from search.cli import jsonout
 from search.cli.common import fail, load_program
 from simplify.costs import costs

@@ -44,7 +44,7 @@ def show_front(args) -> int:
         objectives = front_mod.run_objectives(run)
         points = front_mod.points(run)
         members = front_mod.front(run, objectives, simplify=not args.no_simplify)
-    except runs.InspectError as exc:
+    except runs.RunReadError as exc:
         return fail(str(exc))
     if not members:
         return fail(f"{args.run_dir}: no scored program yet, so no front")

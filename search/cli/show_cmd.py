@@ -89,7 +89,7 @@ def write_plots(run, rep, out: Path, curves: bool, written: dict[str, str]) -> l
         elif curves:
             try:
                 data = runs.retrain_curves(run, rep.answer.source)
-            except runs.InspectError as exc:
+            except runs.RunReadError as exc:
                 notes.append(f"loss_curves.png: {exc}")
         else:
             notes.append("loss_curves.png: the log holds no loss curves; --curves trains the best program "
@@ -197,7 +197,7 @@ def run(args) -> int:
     try:
         run_ = runs.load_run(args.run_dir)
         rep = overview.report(run_, args.top, simplify=not args.no_simplify)
-    except runs.InspectError as exc:
+    except runs.RunReadError as exc:
         return fail(str(exc))
     written: dict[str, str] = {}
     if not args.no_plots:

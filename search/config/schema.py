@@ -132,7 +132,7 @@ class EvaluatorSection:
                                              "a factory is set",
                                       factory=True)
     factory: str | None = _field(None, "'module:callable' building the evaluator instead of "
-                                       "proxy_tasks.evaluate.Evaluator (e.g. search.backends.toy:ToyEvaluator); the "
+                                       "proxy_tasks.evaluate.Evaluator (e.g. proxy_tasks.toy:ToyEvaluator); the "
                                        "module is imported: a config that sets it must be trusted like code")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dsl.execute import execute
+from dsl.execute import roll
 from dsl.program import Program
 from simplify.lionk.lyapunov import PhaseReport, phases
 from simplify.lionk.match import LionKMatch
@@ -51,23 +51,12 @@ def initial_point(problem: Problem, lam: float, init_scale: float, seed: int) ->
 def run_program(program: Program, match: LionKMatch, problem: Problem, x0: np.ndarray, steps: int,
                 lr: float = 1.0) -> Trajectory:
     """Train with the program itself; the momentum slot is read back in standard units."""
-    x = np.array(x0, dtype=float)
-    m = np.zeros_like(x)
-    v = np.zeros_like(x)
-    xs, ms, fs, gs = [], [], [], []
-    for _ in range(steps + 1):
-        g = problem.grad(x)
-        slot = m if match.momentum == "m" else v if match.momentum == "v" else np.zeros_like(x)
-        xs.append(x.copy())
-        ms.append(slot / match.momentum_scale)
-        fs.append(problem.f(x))
-        gs.append(g)
-        if len(xs) == steps + 1:
-            break
-        with np.errstate(all="ignore"):
-            u, m, v = execute(program, x, g, m, v, lr)
-        x = x - u
-    return Trajectory(np.array(xs), np.array(ms), np.array(fs), np.array(gs))
+    run = roll(program, problem.grad, np.array(x0, dtype=float), lr, steps=steps, descend=True)
+    xs = run.ws
+    slots = run.ms if match.momentum == "m" else run.vs if match.momentum == "v" else [np.zeros_like(x) for x in xs]
+    ms = [slot / match.momentum_scale for slot in slots]
+    gs = [*run.gs, problem.grad(xs[-1])]
+    return Trajectory(np.array(xs), np.array(ms), np.array([problem.f(x) for x in xs]), np.array(gs))
 
 
 def analyze(program: Program, match: LionKMatch, problem: Problem, *, steps: int = 2000, lr: float = 1.0,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dsl.check import analyze
-from dsl.execute import execute
+from dsl.execute import execute, roll
 from dsl.program import Program, ProgramError
 from simplify.lionk.kfuncs import L1, HalfSquaredL2, Huber, KFunction, Lp, ThresholdedL1, TopK
 from simplify.lionk.step import LionK
@@ -379,17 +379,14 @@ def _verify(program: Program, match: LionKMatch, rng: np.random.Generator) -> No
         for lr in (1.0, 0.3):
             opt = match.optimizer(lr)
             w = rng.normal(size=size) * 2
-            m_slot, v_slot = np.zeros(size), np.zeros(size)
+            gs = [rng.normal(size=size) * 10.0 ** rng.uniform(-2, 2) for _ in range(25)]
+            run = roll(program, gs, w, lr, descend=True)
             mom = np.zeros(size)
-            for t in range(25):
-                g = rng.normal(size=size) * 10.0 ** rng.uniform(-2, 2)
-                with np.errstate(all="ignore"):
-                    u, m_slot, v_slot = execute(program, w, g, m_slot, v_slot, lr)
+            for t, (w, g, u) in enumerate(zip(run.ws, gs, run.updates)):
                 x_ref, mom = opt.step(w, mom, g)
                 if not _close(u, w - x_ref, 1e-6):
                     raise _Broken("verification", f"the program and the reference Lion-K differ at step {t} "
                                   f"(size {size}, lr {lr})")
-                w = w - u
 
 
 def match_lionk(program: Program, *, seed: int = 0) -> LionKMatch:

@@ -28,7 +28,7 @@ from dsl import library, ops
 from dsl.check import TENSOR, final_kinds
 from dsl.program import INPUTS, Arg, Program, Statement
 from simplify.equiv import compare
-from simplify.ir import definitions, is_ssa, to_ssa
+from simplify.ssa import definitions, is_ssa, to_ssa
 
 BUILT_INS: tuple[str, ...] = ("sgd", "momentum", "nesterov", "signsgd", "signum", "adamw", "lion")
 """The built-ins the benchmark disguises (adam is adamw with an epsilon; discovered is no family)."""
