@@ -75,3 +75,29 @@ def test_report_front_section_states_each_figure_with_its_spread():
     assert "-0.0100 ± 0.0200 | yes |" in text  # vs tuned Lion with its sd, within one sd
     assert "![front of seed 0](front_seed0.png)" in text
     assert "| fittest (seed 0) | 0.0800 ± 0.0300 | -0.0100 ± 0.0200 | 3 of 8 | ties |" in text
+
+
+def test_niche_ranks_lists_the_one_state_niche_best_first_with_its_children(tmp_path, capsys):
+    from dsl import parse
+    from search.analysis import runs
+    from search.experiments import niche_ranks
+    from simplify.costs import count_states
+
+    cfg = toy_config(search__objectives=["fitness", "states"], search__max_evaluations=40)
+    new_search(tmp_path, cfg, "runs/seed0").run()
+    entries = niche_ranks.niche_ranks(tmp_path / "runs" / "seed0")
+    run = runs.load_run(tmp_path / "runs" / "seed0")
+    one_state = {r.fingerprint for r in runs.distinct_best(run)
+                 if (r.states if r.states is not None else count_states(parse(r.source))) == 1}
+    assert [e.rank for e in entries] == list(range(1, len(one_state) + 1)) and entries
+    assert [e.fitness for e in entries] == sorted((e.fitness for e in entries), reverse=True)
+    by_id = {r.id: r for r in run.rows}
+    for e in entries:
+        mine = {r.id for r in run.rows if r.fingerprint == by_id[e.id].fingerprint}
+        kids = [r for r in run.rows if r.parent in mine]
+        assert e.children == len(kids) and e.better_children == sum(k.fitness > e.fitness for k in kids)
+        assert not e.lion_form or e.sign_momentum  # Lion's form is sign-momentum
+    assert niche_ranks.main([str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"## seed 0: {len(entries)} distinct one-state programs scored" in out
+    assert niche_ranks.main([str(tmp_path / "nothing")]) == 1
