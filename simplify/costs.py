@@ -28,7 +28,7 @@ import numpy as np
 
 from dsl import ops
 from dsl.check import TENSOR, infer_kinds, liveness, prune
-from dsl.execute import execute
+from dsl.execute import execute, roll
 from dsl.program import Program
 
 STATE_NAMES = ("m", "v")
@@ -53,11 +53,8 @@ class Costs:
 
 def _run(program: Program, w: np.ndarray, gs: np.ndarray, m: np.ndarray, v: np.ndarray):
     """Updates and the final states along gradients ``gs`` from states ``(m, v)`` (lr = 1)."""
-    updates = []
-    for g in gs:
-        u, m, v = execute(program, w, g, m, v, 1.0)
-        updates.append(u)
-    return updates, m, v
+    r = roll(program, gs, w, 1.0, m=m, v=v)
+    return r.updates, r.ms[-1], r.vs[-1]
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> bool:
