@@ -72,7 +72,14 @@ def _close(a: float, b: float, rtol: float = 1e-4) -> bool:
     return abs(a - b) <= rtol * max(abs(b), 1e-12)
 
 
-@pytest.mark.parametrize("task_name", list(TASKS))
+# The transformers (vit, char_lm) take 30-40 s each on CI and run the same ops over larger
+# parameter trees: per-leaf semantics are checked on the mlp's four leaves (here and in
+# test_reductions_stay_per_leaf_and_scalar_semantics), the transformers' training with the
+# interpreter by tests/test_proxy_tasks.py. They run with -m slow.
+_HEAVY = {"vit", "char_lm"}
+
+
+@pytest.mark.parametrize("task_name", [pytest.param(t, marks=pytest.mark.slow) if t in _HEAVY else t for t in TASKS])
 def test_interpreter_matches_to_optax_for_every_builtin(task_name):
     task = get_task(task_name, **PLAIN)
     runner = training.ProgramRunner(task, 16)
