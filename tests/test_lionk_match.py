@@ -9,6 +9,7 @@ from dsl.parse import parse, parse_file
 from simplify.lionk.kfuncs import L1, HalfSquaredL2, Huber, Lp, ThresholdedL1
 from simplify.lionk.match import match_lionk
 from simplify.lionk.programs import lionk_program
+from tests.test_analyze_cmd import LION_FOUND
 
 
 def _prog(body: str):
@@ -122,16 +123,7 @@ def test_discovered_lion(reference):
 
 def test_lion_with_found_constants():
     """The built-in lion with the constants found from discovered_pruned.train, as a DSL program."""
-    prog = _prog("""
-        update = interp(g, m, 0.899)
-        update = sign(update)
-        m = interp(g, m, 0.997)
-        wd = w * 0.4602
-        update = update + wd
-        lr = lr * 0.0002
-        update = update * lr
-    """)
-    r = match_lionk(prog)
+    r = match_lionk(parse(LION_FOUND))
     assert r.member and r.K == L1()
     assert (r.beta1, r.beta2) == (pytest.approx(0.899, abs=1e-9), pytest.approx(0.997, abs=1e-12))
     assert "||x||_inf <= 1/lambda = 2.17" in r.problem()
