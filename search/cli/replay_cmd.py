@@ -21,7 +21,7 @@ from search.mutate import MutationFailed
 from search.rundir import RunDirError, default_out
 
 NAME = "replay"
-HELP = ("replay the Lion rediscovery end to end (about 2.7 hours on 2 cores; --quick: 1-2 minutes); run it again "
+HELP = ("replay the Lion rediscovery end to end (about 3.4 hours on 2 cores; --quick: 1-2 minutes); run it again "
         "with the same --out to continue one that was interrupted")
 WHAT = ("lion",)
 
