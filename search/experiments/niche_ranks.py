@@ -12,7 +12,6 @@ the program: mean ± standard error over ``seeds``), as selection saw it.
 from __future__ import annotations
 
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +49,6 @@ def niche_ranks(run_dir: Path, states: int = 1) -> list[NicheEntry]:
     ids: dict[str, list[int]] = {}
     for r in run.rows:
         ids.setdefault(r.fingerprint, []).append(r.id)
-    parent_of = Counter(r.parent for r in run.rows if r.parent is not None)
     fitness_of = {r.id: r.fitness for r in run.rows}
     kids: dict[int, list[int]] = {}
     for r in run.rows:
@@ -61,16 +59,16 @@ def niche_ranks(run_dir: Path, states: int = 1) -> list[NicheEntry]:
         program = parse(r.source)
         if (r.states if r.states is not None else count_states(program)) != states:
             continue
-        own = ids[r.fingerprint]
-        children = [k for i in own for k in kids.get(i, [])]
+        children = [k for i in ids[r.fingerprint] for k in kids.get(i, [])]
+        simple = simplify_exact(program)
         out.append(NicheEntry(
             rank=len(out) + 1, id=r.id, fitness=r.fitness, se=r.fitness_se,
             seeds=max(1, len(r.seed_fitness)), lion_form=lion_form(program)[0],
-            sign_momentum=sign_momentum(simplify_exact(program)).member,
+            sign_momentum=sign_momentum(simple).member,
             minutes=(r.time or 0.0) / 60, evaluations=r.evaluations,
-            children=sum(parent_of[i] for i in own),
+            children=len(children),
             better_children=sum(fitness_of[k] > r.fitness for k in children),
-            text=one_line(simplify_exact(program))))
+            text=one_line(simple)))
     return out
 
 
